@@ -1,0 +1,288 @@
+"""The core entry points: `warm_start`, `plan` and `init_from_checkpoint`.
+
+Do not import this module directly; use `import warm_start_hooks` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from warm_start_hooks import (
+    _apply,
+    _errors,
+    _names,
+    _plan,
+    _provenance,
+    _report,
+    _settings,
+    _variables,
+)
+
+
+def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
+    if variables is not None:
+        return _variables.object_pool(variables)
+    if tf.executing_eagerly():
+        if isinstance(vars_to_warm_start, (list, tuple)) and vars_to_warm_start and all(
+            _variables.is_variable(v) or _variables._is_group(v) for v in vars_to_warm_start
+        ):
+            return _variables.object_pool(list(vars_to_warm_start))
+        raise _errors.WarmStartError(
+            [
+                'In eager mode there is no variable collection to select from. Pass the model '
+                'or its variables: warm_start(..., variables=model) (a Keras model, a tf.Module, '
+                'a list, or a dict of name to variable). Received: variables=None'
+            ]
+        )
+    return _variables.graph_pool()
+
+
+def make_plan(settings: Any, *, variables: Any = None) -> _plan.Plan:
+    """Builds and validates a plan; changes nothing.
+
+    Args:
+      settings: `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a dict,
+        or a checkpoint path.
+      variables: Where to select from in eager mode (see `warm_start`).
+
+    Returns:
+      The validated `Plan`.
+    """
+    settings = _settings.coerce_settings(settings)
+    pool = _pool(variables, settings.vars_to_warm_start)
+    return _plan.build_plan(settings, pool)
+
+
+def plan(settings: Any, *, variables: Any = None) -> _report.WarmStartReport:
+    """Validates a warm start and reports what it would do, changing nothing.
+
+    Args:
+      settings: `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a dict,
+        or a checkpoint path.
+      variables: Where to select from in eager mode: a Keras model, a
+        `tf.Module`, a list of variables or a dict of name to variable.
+        Defaults to `None` (graph collections).
+
+    Returns:
+      A `WarmStartReport` with `applied=False`.
+
+    Raises:
+      WarmStartError: listing every problem.
+    """
+    start = time.perf_counter()
+    p = make_plan(settings, variables=variables)
+    return _report.WarmStartReport.from_plan(p, applied=False, seconds=time.perf_counter() - start)
+
+
+def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _report.WarmStartReport:
+    """Applies a plan made by `make_plan`; returns the report."""
+    start = time.perf_counter() if start is None else start
+    _apply.apply(p)
+    report = _report.WarmStartReport.from_plan(
+        p, applied=True, seconds=time.perf_counter() - start
+    )
+    if p.settings.provenance_dir:
+        _provenance.write(p.settings.provenance_dir, report, p.source.fingerprint())
+    if log:
+        report.log()
+    return report
+
+
+def warm_start(
+    ckpt_to_initialize_from: Any,
+    vars_to_warm_start: str | Sequence[Any] | None = '.*',
+    var_name_to_vocab_info: Mapping[str, Any] | None = None,
+    var_name_to_prev_var_name: Mapping[str, str] | None = None,
+    *,
+    variables: Any = None,
+    **options: Any,
+) -> _report.WarmStartReport:
+    """Warm-starts variables from a checkpoint: TensorFlow's `warm_start`, and more.
+
+    The signature and graph-mode results are those of
+    `tf.compat.v1.train.warm_start`: initializers are overridden, so a
+    Scaffold applies them only when the model does not restore its own
+    checkpoint. In eager mode (TF2, Keras 3) values are assigned at once;
+    pass `variables=`. Every problem is found before anything changes.
+
+    Args:
+      ckpt_to_initialize_from: A checkpoint path, or a `WarmStartSettings`
+        (then the other positional arguments must be left at their defaults).
+      vars_to_warm_start: See `WarmStartSettings`. Defaults to `'.*'`.
+      var_name_to_vocab_info: See `WarmStartSettings`. Defaults to `None`.
+      var_name_to_prev_var_name: See `WarmStartSettings`. Defaults to `None`.
+      variables: Eager mode: a Keras model, a `tf.Module`, a list of variables
+        or a dict of name to variable to select from. Defaults to `None`.
+      **options: Keyword-only `WarmStartSettings` fields (`collection`,
+        `rules`, `shape_policy`, ...).
+
+    Returns:
+      A `WarmStartReport`.
+
+    Raises:
+      WarmStartError: listing every problem; nothing was changed.
+      ApplyError: a read failed while applying (eager); nothing was changed.
+
+    Example:
+      ```python
+      report = warm_start_hooks.warm_start(
+          '/tmp/old_model', vars_to_warm_start='.*',
+          var_name_to_vocab_info={'emb': warm_start_hooks.VocabInfo(
+              'new_vocab.txt', 1000, 1, 'old_vocab.txt')})
+      print(report)
+      ```
+    """
+    start = time.perf_counter()
+    if isinstance(ckpt_to_initialize_from, _settings.WarmStartSettings) or hasattr(
+        ckpt_to_initialize_from, 'ckpt_to_initialize_from'
+    ):
+        settings = _settings.coerce_settings(ckpt_to_initialize_from, **options)
+    else:
+        settings = _settings.WarmStartSettings(
+            ckpt_to_initialize_from,
+            vars_to_warm_start,
+            var_name_to_vocab_info,
+            var_name_to_prev_var_name,
+            **options,
+        )
+    p = make_plan(settings, variables=variables)
+    return execute(p, start)
+
+
+def init_from_checkpoint(
+    ckpt_dir_or_file: str | os.PathLike,
+    assignment_map: Mapping[str, Any] | Sequence[tuple[str, Any]],
+    *,
+    variables: Any = None,
+    **options: Any,
+) -> _report.WarmStartReport:
+    """Initializes variables from checkpoint tensors: TensorFlow's `init_from_checkpoint`.
+
+    Every form of TensorFlow's assignment map works: `'ckpt/var': 'var'`,
+    `'ckpt/var': variable`, `'ckpt/var': [partitions]`, `'ckpt_scope/':
+    'scope/'`, `'/': 'scope/'` (the checkpoint's root) and `'var/part_N'`
+    names; a dict or a list of pairs, where one tensor may feed several
+    variables. It also works with `tf.Variable`s and Keras 3 variables in
+    eager mode, where values are assigned at once.
+
+    Args:
+      ckpt_dir_or_file: A checkpoint prefix, directory or SavedModel.
+      assignment_map: Checkpoint name (or scope) to variable, variable list,
+        variable name or scope.
+      variables: Eager mode: where string targets are looked up (a model, a
+        `tf.Module`, a list or a dict). Defaults to `None`: graph globals.
+      **options: Keyword-only `WarmStartSettings` fields (e.g. `dtype_policy`).
+
+    Returns:
+      A `WarmStartReport`.
+
+    Raises:
+      WarmStartError: listing every problem; nothing was changed.
+    """
+    start = time.perf_counter()
+    settings = _settings.WarmStartSettings(ckpt_dir_or_file, **options)
+    problems = settings.problems()
+    _errors.raise_if_problems(problems, 'init_from_checkpoint')
+    source = _plan.open_source(ckpt_dir_or_file)
+    items = list(assignment_map.items() if isinstance(assignment_map, Mapping) else assignment_map)
+    if variables is not None:
+        pool = _variables.object_pool(variables)
+    elif tf.executing_eagerly():
+        pool = _variables.Pool([], [], graph=False)
+    else:
+        pool = _variables.graph_pool()
+    explicit: list[tuple[_variables.Target, str]] = []
+    seen: dict[int, str] = {}
+    for ckpt_name, current in sorted(items, key=lambda kv: kv[0]):
+        pairs, item_problems = _resolve_item(ckpt_name, current, pool, source)
+        problems.extend(item_problems)
+        for target, key in pairs:
+            if id(target) in seen and seen[id(target)] != key:
+                problems.append(
+                    f'variable {target.name!r} is assigned twice, from {seen[id(target)]!r} and '
+                    f'{key!r}. Each variable takes one tensor. Received: {ckpt_name!r}'
+                )
+                continue
+            if id(target) not in seen:
+                seen[id(target)] = key
+                explicit.append((target, key))
+    _errors.raise_if_problems(problems, 'init_from_checkpoint')
+    p = _plan.build_plan(settings, pool, explicit=explicit, source=source)
+    return execute(p, start)
+
+
+def _resolve_item(ckpt_name, current, pool, source):
+    """(target, checkpoint name) pairs for one assignment-map item, and problems."""
+    if not isinstance(ckpt_name, str):
+        return [], [f'assignment_map keys must be checkpoint names. Received: {ckpt_name!r}']
+    if (
+        _variables.is_variable(current)
+        or _variables._is_group(current)
+        or (isinstance(current, (list, tuple)) and current and all(
+            _variables.is_variable(v) for v in current))
+    ):
+        targets = _variables.to_targets([current])
+        # Reuse the pool's target for the same variable, so it is planned once.
+        return [(_same_in_pool(t, pool), ckpt_name) for t in targets], []
+    if not isinstance(current, str):
+        return [], [
+            'assignment_map values must be a variable, a list of partitions, a variable name '
+            f'or a scope. Received: {ckpt_name!r}: {type(current).__name__}'
+        ]
+    by_name = {t.name: t for t in pool.everything}
+    base, part = _names.split_partition(current)
+    if current in by_name:
+        return [(by_name[current], ckpt_name)], []
+    if part is not None and base in by_name:
+        # 'var/part_N': one partition of a partitioned variable.
+        t = by_name[base]
+        if part < len(t.parts):
+            single = _variables.Target(
+                f'{base}/part_{part}', [t.parts[part]], t.full_shape, t.dtype, t.trainable
+            )
+            return [(single, ckpt_name)], []
+    # Scope form.
+    scope = current[: current.rindex('/')] if '/' in current else ''
+    if not ckpt_name.endswith('/'):
+        tip = _errors.did_you_mean(current, by_name)
+        return [], [
+            f'assignment_map maps {ckpt_name!r} to {current!r}, which names no variable.{tip} '
+            "A scope mapping must map a scope to a scope, 'old_scope/': 'new_scope/'. "
+            f'Received: {ckpt_name!r}: {current!r}'
+        ]
+    out, problems = [], []
+    for name, t in by_name.items():
+        if scope and not name.startswith(scope + '/'):
+            continue
+        rest = name[len(scope) :]
+        if current != '/' and rest.startswith('/'):
+            rest = rest[1:]
+        key = rest if ckpt_name == '/' else ckpt_name + rest
+        key = key.rstrip('/')
+        if source.key_for(key) is None:
+            problems.append(
+                f'scope mapping {ckpt_name!r}: {current!r} maps variable {name!r} to {key!r}, '
+                f'which is not in checkpoint {source.prefix!r}.'
+                f'{_errors.did_you_mean(key, source.names())}'
+            )
+            continue
+        out.append((t, key))
+    if not out and not problems:
+        problems.append(
+            f'assignment_map scope {current!r} holds no variable. '
+            f'Received: {ckpt_name!r}: {current!r}'
+        )
+    return out, problems
+
+
+def _same_in_pool(target, pool):
+    ids = {id(p.variable) for p in target.parts}
+    for t in pool.everything:
+        if {id(p.variable) for p in t.parts} == ids:
+            return t
+    return target

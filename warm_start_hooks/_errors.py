@@ -1,0 +1,72 @@
+"""Errors raised by warm_start_hooks.
+
+Do not import this module directly; use `import warm_start_hooks` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class Error(Exception):
+    """Base class of every error this library raises."""
+
+
+class WarmStartError(Error, ValueError):
+    """Raised when a warm start cannot be planned; nothing was changed.
+
+    Every problem found is listed in `problems`, so one run shows them all.
+    It subclasses `ValueError` because TensorFlow's `warm_start` raises
+    `ValueError` for the same conditions, and callers may already catch that.
+    """
+
+    def __init__(self, problems: Sequence[str], context: str = 'warm start'):
+        self.problems = list(problems)
+        self.context = context
+        n = len(self.problems)
+        lines = [
+            f'The {context} was not applied: {n} problem{"s" if n != 1 else ""} found. '
+            'No variable was changed.'
+        ]
+        lines += [f'  {i}. {p}' for i, p in enumerate(self.problems, 1)]
+        super().__init__('\n'.join(lines))
+
+
+class CheckpointNotFoundError(Error, ValueError):
+    """Raised when a checkpoint path does not resolve to a readable checkpoint."""
+
+
+class CorruptCheckpointError(Error, ValueError):
+    """Raised when a checkpoint exists but cannot be read (truncated, bad checksum)."""
+
+
+class VocabError(Error, ValueError):
+    """Raised when a vocabulary file or list cannot be used for a remap."""
+
+
+class ApplyError(Error, RuntimeError):
+    """Raised when applying a valid plan fails; the variables were left as before."""
+
+
+class FrameworkMissingError(Error, ImportError):
+    """Raised when an integration needs a framework that is not installed."""
+
+
+def raise_if_problems(problems: Iterable[str], context: str = 'warm start') -> None:
+    """Raises one `WarmStartError` listing every problem, if there are any."""
+    problems = [p for p in problems if p]
+    if problems:
+        raise WarmStartError(problems, context)
+
+
+def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
+    """Returns a ' Did you mean: a, b ?' tip, or '' when nothing is close."""
+    import difflib
+
+    candidates = list(candidates)
+    close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.6)
+    if not close:
+        # Fall back to candidates that share the last path component.
+        leaf = name.rsplit('/', 1)[-1]
+        close = [c for c in candidates if c.rsplit('/', 1)[-1] == leaf][:n]
+    return f' Did you mean: {", ".join(close)} ?' if close else ''

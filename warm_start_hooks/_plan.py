@@ -1,0 +1,469 @@
+"""Planning and validation: what each variable gets, checked before anything changes.
+
+Do not import this module directly; use `import warm_start_hooks` instead.
+
+`build_plan` gathers every problem (settings, checkpoint, names, shapes,
+dtypes, vocabularies, unused configuration) and raises them together. A plan
+that comes back is valid; applying it changes variables, planning never does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import tensorflow as tf
+
+from warm_start_hooks import _checkpoint, _errors, _names, _settings, _variables, _vocab
+
+COPY = 'copy'
+REMAP = 'remap'
+OVERLAP = 'overlap'
+SKIP = 'skip'
+
+
+@dataclasses.dataclass(frozen=True)
+class VocabStats:
+    """Counts of one vocabulary remap (rows for axis 0, columns for axis 1)."""
+
+    axis: int
+    kept: int
+    moved: int
+    new: int
+    oov: int
+    dropped: int
+    new_vocab: str
+    old_vocab: str
+    init: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanEntry:
+    """What happens to one variable. Plain data: printable, JSON-able.
+
+    Attributes:
+      name: The variable's name.
+      action: 'copy', 'remap', 'overlap' or 'skip'.
+      source_key: The checkpoint tensor it reads, if any.
+      shape: The variable's full shape.
+      source_shape: The checkpoint tensor's shape, if any.
+      dtype: The variable's dtype name.
+      source_dtype: The checkpoint tensor's dtype name, if any.
+      partitions: How many parts the variable is stored in.
+      nbytes: The variable's size in bytes.
+      cast: Whether values are cast from `source_dtype`.
+      vocab: Remap counts, for 'remap'.
+      reason: Why, for 'skip' and 'overlap'.
+      renamed_by: What gave the source name: 'same', 'var_name_to_prev_var_name',
+        'rule N' or 'object graph'.
+    """
+
+    name: str
+    action: str
+    source_key: str | None
+    shape: tuple[int, ...]
+    source_shape: tuple[int, ...] | None
+    dtype: str
+    source_dtype: str | None
+    partitions: int
+    nbytes: int
+    cast: bool = False
+    vocab: VocabStats | None = None
+    reason: str | None = None
+    renamed_by: str = 'same'
+
+
+@dataclasses.dataclass(eq=False)
+class Plan:
+    """A validated plan, and what applying it needs.
+
+    Attributes:
+      entries: One entry per selected variable, in selection order.
+      source: The opened checkpoint.
+      settings: The settings it was made from.
+      targets: Variable name -> `Target`.
+      remaps: Variable name -> (`Remapping`, `VocabInfo`, old `Vocab`).
+      unused_keys: Checkpoint tensors no entry reads.
+      notes: Things worth knowing that are not errors.
+      graph: Whether the targets are graph-mode variables.
+    """
+
+    entries: list[PlanEntry]
+    source: _checkpoint.CheckpointSource
+    settings: _settings.WarmStartSettings
+    targets: dict[str, _variables.Target]
+    remaps: dict[str, tuple[_vocab.Remapping, _settings.VocabInfo, _vocab.Vocab]]
+    unused_keys: list[str]
+    notes: list[str]
+    graph: bool
+
+
+_NON_MODEL_KEYS = ('_CHECKPOINTABLE_OBJECT_GRAPH', 'save_counter/.ATTRIBUTES/VARIABLE_VALUE')
+
+
+def build_plan(
+    settings: _settings.WarmStartSettings,
+    pool: _variables.Pool,
+    explicit: list[tuple[_variables.Target, str]] | None = None,
+    source: _checkpoint.CheckpointSource | None = None,
+) -> Plan:
+    """Validates `settings` against the variables in `pool` and the checkpoint.
+
+    Args:
+      settings: What to warm-start.
+      pool: The variables selection may pick from.
+      explicit: `(target, checkpoint name)` pairs that replace selection and
+        renaming (`init_from_checkpoint`'s assignment map).
+      source: An already opened checkpoint, to read it once.
+
+    Returns:
+      A valid `Plan`.
+
+    Raises:
+      WarmStartError: Listing every problem found. Nothing was changed.
+    """
+    problems = settings.problems()
+    if problems:
+        raise _errors.WarmStartError(problems)
+    if source is None:
+        source = open_source(settings.ckpt_to_initialize_from)
+    if explicit is None:
+        selection = _variables.select(settings.vars_to_warm_start, settings.collection, pool)
+    else:
+        selection = _variables.Selection([t for t, _ in explicit], [])
+    problems.extend(selection.problems)
+    targets = selection.targets
+    explicit_names = {id(t): prev for t, prev in (explicit or [])}
+    by_name = {t.name: t for t in targets}
+    all_names = [t.name for t in pool.everything] or list(by_name)
+
+    vocab_infos = settings.vocab_infos
+    prev_names = dict(settings.var_name_to_prev_var_name or {})
+    rules = _names.RenameRules(settings.rules) if settings.rules else None
+    rules_used: set[int] = set()
+    vocab_cache: dict[Any, _vocab.Vocab] = {}
+    entries: list[PlanEntry] = []
+    remaps = {}
+    notes: list[str] = []
+    used_keys: set[str] = set()
+
+    for target in targets:
+        info = vocab_infos.get(target.name)
+        if selection.vocab_only and info is None:
+            continue
+        # 1. The name in the checkpoint.
+        renamed_by = 'same'
+        prev = target.name
+        if id(target) in explicit_names:
+            prev = explicit_names[id(target)]
+            renamed_by = 'assignment_map'
+        elif target.name in prev_names:
+            prev = prev_names[target.name]
+            renamed_by = 'var_name_to_prev_var_name'
+        elif rules is not None:
+            matches = rules.all_matches(target.name)
+            if len(matches) > 1:
+                problems.append(
+                    f'variable {target.name!r} is matched by {len(matches)} rules '
+                    f'({[settings.rules[m.rule_index][0] for m in matches]}); a variable may be '
+                    'claimed by one rule only. Narrow the patterns.'
+                )
+                continue
+            if matches:
+                rules_used.add(matches[0].rule_index)
+                renamed_by = f'rule {matches[0].rule_index}'
+                if matches[0].target is _names.IGNORE:
+                    entries.append(_skip(target, None, f'ignored by rule {matches[0].rule_index}'))
+                    continue
+                prev = matches[0].target
+        key = source.key_for(prev)
+        if key is None and renamed_by == 'same':
+            for alias in target.aliases:
+                key = source.key_for(alias)
+                if key:
+                    break
+        if key is None:
+            if settings.on_missing == _settings.SKIP:
+                entries.append(_skip(target, None, f'no tensor {prev!r} in the checkpoint'))
+                continue
+            tip = _errors.did_you_mean(prev, source.names())
+            problems.append(
+                f'variable {target.name!r}: tensor {prev!r} is not in checkpoint '
+                f'{source.prefix!r}.{tip} Map it with var_name_to_prev_var_name or rules, or '
+                f"pass on_missing='skip'. Received: name={prev!r}"
+            )
+            continue
+        if key != prev and renamed_by == 'same':
+            renamed_by = 'object graph'
+        src_shape = source.shapes[key]
+        src_dtype = source.dtypes[key]
+        used_keys.add(key)
+        # 2. dtype.
+        cast = False
+        if src_dtype != target.dtype:
+            if settings.dtype_policy == _settings.CAST and _castable(src_dtype, target.dtype):
+                cast = True
+            else:
+                problems.append(
+                    f'variable {target.name!r} is {target.dtype.name} but checkpoint tensor '
+                    f"{key!r} is {src_dtype.name}. Pass dtype_policy='cast' to convert floats, "
+                    f'or map another tensor. Received: dtype={src_dtype.name}'
+                )
+                continue
+        # 3. Vocabulary remap or plain copy.
+        if info is not None:
+            remap, entry_problems, stats, old_vocab = _plan_remap(
+                target, key, src_shape, info, settings, vocab_cache
+            )
+            problems.extend(entry_problems)
+            if entry_problems:
+                continue
+            remaps[target.name] = (remap, info, old_vocab)
+            if any(
+                v.crlf
+                for v in (vocab_cache.get(_vkey(info.new_vocab)), old_vocab)
+                if v is not None
+            ):
+                notes.append(f'{target.name}: a vocabulary has CRLF line ends (stripped).')
+            entries.append(
+                _entry(target, REMAP, key, src_shape, src_dtype, cast, renamed_by, vocab=stats)
+            )
+            continue
+        if tuple(src_shape) != tuple(target.full_shape):
+            policy = _shape_policy(settings.shape_policy, target.name)
+            what = (
+                f'variable {target.name!r} has shape {list(target.full_shape)} but checkpoint '
+                f'tensor {key!r} has shape {list(src_shape)}'
+            )
+            if policy == _settings.SKIP:
+                entries.append(_skip(target, key, what, src_shape, src_dtype))
+            elif policy == _settings.OVERLAP and len(src_shape) == len(target.full_shape):
+                if target.partitioned:
+                    problems.append(f'{what}; overlap copy of a partitioned variable is not supported.')
+                    continue
+                entries.append(
+                    _entry(
+                        target, OVERLAP, key, src_shape, src_dtype, cast, renamed_by,
+                        reason=what + '; the overlapping block was copied',
+                    )
+                )
+            else:
+                problems.append(
+                    f"{what}. Map the right tensor, or set shape_policy='skip' or 'overlap' "
+                    f'for it. Received: shape={list(src_shape)}'
+                )
+            continue
+        entries.append(_entry(target, COPY, key, src_shape, src_dtype, cast, renamed_by))
+
+    # 4. Configuration that nothing used.
+    selected = {t.name for t in targets}
+    for k in _names.unused(prev_names, selected):
+        problems.append(
+            f'var_name_to_prev_var_name has {k!r}, which names no selected variable; it was '
+            f'not used.{_errors.did_you_mean(k, selected or all_names)} Fix the name or the '
+            f'selection. Received: key={k!r}'
+        )
+    for k in _names.unused(vocab_infos, selected):
+        problems.append(
+            f'var_name_to_vocab_info has {k!r}, which names no selected variable; it was not '
+            f'used.{_errors.did_you_mean(k, selected or all_names)} Fix the name or the '
+            f'selection. Received: key={k!r}'
+        )
+    if rules is not None:
+        for i, pattern in enumerate(rules.patterns):
+            if i not in rules_used:
+                problems.append(
+                    f'rule {i} ({pattern!r}) matches no selected variable in full. Expected a '
+                    f'regex that matches a whole name such as {sorted(selected)[:3]}. '
+                    f'Received: pattern={pattern!r}'
+                )
+    unused_keys = [
+        k
+        for k in source.keys
+        if k not in used_keys and k not in _NON_MODEL_KEYS and '.OPTIMIZER_SLOT' not in k
+    ]
+    if settings.strict:
+        ignore = [re.compile(p) for p in settings.ignore_checkpoint_keys]
+        left = [k for k in unused_keys if not any(r.fullmatch(k) for r in ignore)]
+        if left:
+            problems.append(
+                f'strict mode: {len(left)} checkpoint tensor(s) are not used: {left[:10]}'
+                f'{" ..." if len(left) > 10 else ""}. Warm-start them, or list them in '
+                'ignore_checkpoint_keys.'
+            )
+    _errors.raise_if_problems(problems)
+    return Plan(
+        entries=entries,
+        source=source,
+        settings=settings,
+        targets={t.name: t for t in targets},
+        remaps=remaps,
+        unused_keys=unused_keys,
+        notes=notes,
+        graph=pool.graph,
+    )
+
+
+def open_source(path: Any) -> _checkpoint.CheckpointSource:
+    """Opens a checkpoint; a failure becomes a one-problem `WarmStartError`."""
+    try:
+        return _checkpoint.CheckpointSource(path)
+    except (_errors.CheckpointNotFoundError, _errors.CorruptCheckpointError) as e:
+        raise _errors.WarmStartError([str(e)]) from None
+
+
+def _vkey(vocab: Any) -> Any:
+    return vocab if isinstance(vocab, str) else ('list', id(vocab))
+
+
+def _read_cached(vocab: Any, cache: dict) -> _vocab.Vocab:
+    k = _vkey(vocab)
+    if k not in cache:
+        cache[k] = _vocab.read_vocab(vocab)
+    return cache[k]
+
+
+def _plan_remap(target, key, src_shape, info, settings, cache):
+    """Checks one VocabInfo against its variable and tensor; computes the remapping."""
+    problems = []
+    name = target.name
+    shape = target.full_shape
+    if len(shape) != 2:
+        return None, [
+            f'variable {name!r} has a VocabInfo but is {len(shape)}-D (shape {list(shape)}); a '
+            'vocabulary remap needs a 2-D variable (rows x columns). Remove its VocabInfo. '
+            f'Received: shape={list(shape)}'
+        ], None, None
+    if len(src_shape) != 2:
+        return None, [
+            f'variable {name!r}: checkpoint tensor {key!r} is {len(src_shape)}-D; a remap '
+            f'needs 2-D. Received: shape={list(src_shape)}'
+        ], None, None
+    axis = info.axis
+    total = info.new_vocab_size + info.num_oov_buckets
+    if shape[axis] != total:
+        problems.append(
+            f'variable {name!r} has {shape[axis]} {"rows" if axis == 0 else "columns"}, but its '
+            f'VocabInfo gives new_vocab_size + num_oov_buckets = {info.new_vocab_size} + '
+            f'{info.num_oov_buckets} = {total}. Fix the sizes. Received: shape={list(shape)}'
+        )
+    other = 1 - axis
+    if src_shape[other] != shape[other]:
+        problems.append(
+            f'variable {name!r} has shape {list(shape)} and checkpoint tensor {key!r} has '
+            f'{list(src_shape)}: axis {other} must match (only axis {axis} is remapped). '
+            f'Received: shape={list(src_shape)}'
+        )
+    if target.partitioned and any(p.offset[1] != 0 for p in target.parts):
+        problems.append(
+            f'variable {name!r} is partitioned along axis 1; a remap supports partitions along '
+            'axis 0 only.'
+        )
+    if settings.remap_backend == _settings.TF_OPS:
+        if target.dtype != tf.float32:
+            problems.append(
+                f"variable {name!r}: remap_backend='tf_ops' supports float32 only. Use the "
+                f"default 'numpy' backend. Received: dtype={target.dtype.name}"
+            )
+        if not (isinstance(info.new_vocab, str) and isinstance(info.old_vocab, str)):
+            problems.append(
+                f"variable {name!r}: remap_backend='tf_ops' needs vocabulary files, not lists."
+            )
+    try:
+        new_vocab = _read_cached(info.new_vocab, cache)
+        old_vocab = _read_cached(info.old_vocab, cache)
+    except _errors.VocabError as e:
+        return None, problems + [f'variable {name!r}: {e}'], None, None
+    problems += _vocab.problems(new_vocab, info.new_vocab_size, 'new', name)
+    problems += _vocab.problems(old_vocab, info.old_vocab_size, 'old', name)
+    old_used = len(old_vocab.tokens) if info.old_vocab_size < 0 else info.old_vocab_size
+    if not problems:
+        problems += _vocab.whitespace_problems(old_vocab, new_vocab, name)
+    if old_used > src_shape[axis]:
+        problems.append(
+            f'variable {name!r}: the old vocabulary has {old_used} tokens but checkpoint tensor '
+            f'{key!r} has only {src_shape[axis]} {"rows" if axis == 0 else "columns"}. Is '
+            f'old_vocab the one this checkpoint was trained with? Received: '
+            f'old_vocab={_vocab.describe(info.old_vocab)!r}'
+        )
+    donor = info.new_row_init
+    if isinstance(donor, tuple) and donor[1] not in old_vocab.tokens[:old_used]:
+        problems.append(
+            f'variable {name!r}: donor token {donor[1]!r} of new_row_init is not in the old '
+            f'vocabulary. Received: new_row_init={donor!r}'
+        )
+    if problems:
+        return None, problems, None, None
+    remap = _vocab.remapping(
+        new_vocab.tokens,
+        info.new_vocab_size,
+        old_vocab.tokens,
+        info.old_vocab_size,
+        info.num_oov_buckets,
+    )
+    if info.new_row_init is not None:
+        init = info.new_row_init if isinstance(info.new_row_init, str) else f'copy {donor[1]!r}'
+    elif info.backup_initializer is not None:
+        init = getattr(info.backup_initializer, '__name__', type(info.backup_initializer).__name__)
+    else:
+        init = 'zeros'
+    stats = VocabStats(
+        axis=axis,
+        kept=remap.kept,
+        moved=remap.moved,
+        new=remap.new,
+        oov=info.num_oov_buckets,
+        dropped=remap.dropped,
+        new_vocab=_vocab.describe(info.new_vocab),
+        old_vocab=_vocab.describe(info.old_vocab),
+        init=init,
+    )
+    return remap, [], stats, old_vocab
+
+
+def _shape_policy(policy: str | Mapping[str, str], name: str) -> str:
+    if isinstance(policy, str):
+        return policy
+    for pattern, p in policy.items():
+        if re.fullmatch(pattern, name):
+            return p
+    return _settings.ERROR
+
+
+def _castable(src: tf.DType, dst: tf.DType) -> bool:
+    return src.is_floating and dst.is_floating
+
+
+def _entry(target, action, key, src_shape, src_dtype, cast, renamed_by, vocab=None, reason=None):
+    return PlanEntry(
+        name=target.name,
+        action=action,
+        source_key=key,
+        shape=tuple(target.full_shape),
+        source_shape=tuple(src_shape),
+        dtype=target.dtype.name,
+        source_dtype=src_dtype.name,
+        partitions=len(target.parts),
+        nbytes=target.nbytes,
+        cast=cast,
+        vocab=vocab,
+        reason=reason,
+        renamed_by=renamed_by,
+    )
+
+
+def _skip(target, key, reason, src_shape=None, src_dtype=None):
+    return PlanEntry(
+        name=target.name,
+        action=SKIP,
+        source_key=key,
+        shape=tuple(target.full_shape),
+        source_shape=tuple(src_shape) if src_shape is not None else None,
+        dtype=target.dtype.name,
+        source_dtype=src_dtype.name if src_dtype is not None else None,
+        partitions=len(target.parts),
+        nbytes=target.nbytes,
+        reason=reason,
+    )

@@ -1,0 +1,3 @@
+import tensorflow as tf
+
+VERSION = tf.__version__

@@ -1,0 +1,234 @@
+"""Remapped values: the numpy path and TensorFlow's `LoadAndRemapMatrix` path.
+
+Do not import this module directly; use `import warm_start_hooks` instead.
+
+The numpy path reads only the old rows a part needs, in chunks bounded by
+`max_bytes_in_memory`, and fills rows with no old value (new tokens, OOV
+buckets) from the configured initialiser. The `tf_ops` path builds
+`GenerateVocabRemapping` once per variable and one `LoadAndRemapMatrix` per
+part; both give the same values, which the tests check.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+from warm_start_hooks import _settings, _variables, _vocab
+
+
+def np_dtype(dtype: tf.DType) -> np.dtype:
+    return np.dtype(dtype.as_numpy_dtype)
+
+
+def gather_rows(read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int):
+    """Rows `old_index` (-1: left zero) of an old matrix, read in row chunks.
+
+    Args:
+      read_rows: `(start, stop) -> array` of old rows [start, stop).
+      n_old: Rows in the old matrix.
+      old_index: Old row for each output row, -1 for none.
+      ncols: Columns.
+      dtype: Output dtype.
+      max_rows: Most old rows held at once.
+
+    Returns:
+      `[len(old_index), ncols]` array.
+    """
+    out = np.zeros((len(old_index), ncols), dtype)
+    dst = np.flatnonzero(old_index >= 0)
+    if not len(dst):
+        return out
+    src = old_index[dst]
+    order = np.argsort(src, kind='stable')
+    src, dst = src[order], dst[order]
+    i = 0
+    while i < len(src):
+        start = int(src[i])
+        stop = min(start + max_rows, n_old)
+        j = int(np.searchsorted(src, stop, side='left'))
+        block = read_rows(start, stop)
+        out[dst[i:j]] = block[src[i:j] - start]
+        i = j
+    return out
+
+
+class Remapper:
+    """Computes a remapped variable part by part, sharing work across parts."""
+
+    def __init__(self, plan, name: str):
+        entry = next(e for e in plan.entries if e.name == name)
+        self.source = plan.source
+        self.key = entry.source_key
+        self.target: _variables.Target = plan.targets[name]
+        self.remap, self.info, self.old_vocab = plan.remaps[name]
+        self.axis = self.info.axis
+        self.dtype = np_dtype(self.target.dtype)
+        self.src_shape = self.source.shapes[self.key]
+        row_bytes = max(1, self.src_shape[1] * self.source.dtypes[self.key].size)
+        bound = plan.settings.max_bytes_in_memory
+        self.max_rows = max(1, bound // row_bytes) if bound else self.src_shape[0]
+        self.index = self.remap.full_index()
+        self._lock = threading.Lock()
+        self._pending = len(self.target.parts)
+        self._fill_rows = None
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        return self.source.read_rows(self.key, start, stop)
+
+    def missing(self, part: _variables.Part) -> np.ndarray:
+        """Bool mask along the vocab axis of `part`: entries with no old value."""
+        if self.axis == 0:
+            r0 = part.offset[0]
+            return self.index[r0 : r0 + part.shape[0]] < 0
+        return self.index < 0
+
+    def values(self, part: _variables.Part) -> np.ndarray:
+        """The part's values; rows with no old value hold the fill (zeros by default)."""
+        if self.axis == 0:
+            r0 = part.offset[0]
+            idx = self.index[r0 : r0 + part.shape[0]]
+            out = gather_rows(
+                self._read, self.src_shape[0], idx, self.src_shape[1], self.dtype, self.max_rows
+            )
+        else:
+            r0, r1 = part.offset[0], part.offset[0] + part.shape[0]
+            out = np.zeros(part.shape, self.dtype)
+            present = np.flatnonzero(self.index >= 0)
+            cols = self.index[present]
+            for a in range(r0, r1, self.max_rows):
+                b = min(a + self.max_rows, r1)
+                out[a - r0 : b - r0, present] = self._read(a, b)[:, cols]
+        fill = self._fill()
+        if fill is not None:
+            mask = self.missing(part)
+            if self.axis == 0:
+                out[mask] = fill[part.offset[0] : part.offset[0] + part.shape[0]][mask]
+            else:
+                r0 = part.offset[0]
+                out[:, mask] = fill[r0 : r0 + part.shape[0]][:, mask]
+        self._done()
+        return out
+
+    def _done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending <= 0:
+                self.source.release(self.key)
+                self._pending = len(self.target.parts)
+
+    def _fill(self) -> np.ndarray | None:
+        """Full-shape values for missing entries from `new_row_init`, or None."""
+        how = self.info.new_row_init
+        if how is None:
+            return None
+        with self._lock:
+            if self._fill_rows is None:
+                self._fill_rows = self._compute_fill(how)
+            return self._fill_rows
+
+    def _compute_fill(self, how) -> np.ndarray:
+        axis = self.axis
+        old_used = (
+            len(self.old_vocab.tokens) if self.info.old_vocab_size < 0 else self.info.old_vocab_size
+        )
+        n_rows = self.src_shape[0]
+        if isinstance(how, tuple):
+            pos = self.old_vocab.tokens.index(how[1])
+            if axis == 0:
+                vec = self._read(pos, pos + 1)[0]
+            else:
+                vec = np.concatenate(
+                    [self._read(a, min(a + self.max_rows, n_rows))[:, pos]
+                     for a in range(0, n_rows, self.max_rows)]
+                )
+            mean, std = vec, None
+        else:
+            # Mean (and std) over the old vocabulary's rows (axis 0) or columns (axis 1).
+            s = s2 = None
+            count = 0
+            for a in range(0, n_rows if axis == 1 else old_used, self.max_rows):
+                stop = min(a + self.max_rows, n_rows if axis == 1 else old_used)
+                block = self._read(a, stop).astype(np.float64)
+                if axis == 1:
+                    block = block[:, :old_used].T
+                    # For axis 1 the statistics are per row of the variable.
+                    part_s, part_s2 = block.sum(0), (block**2).sum(0)
+                    s = part_s if s is None else np.concatenate([s, part_s])
+                    s2 = part_s2 if s2 is None else np.concatenate([s2, part_s2])
+                    count = old_used
+                else:
+                    s = block.sum(0) if s is None else s + block.sum(0)
+                    s2 = (block**2).sum(0) if s2 is None else s2 + (block**2).sum(0)
+                    count += stop - a
+            mean = s / count
+            std = np.sqrt(np.maximum(s2 / count - mean**2, 0.0))
+        full = self.target.full_shape
+        n_vocab_axis = full[axis]
+        if how == _settings.NEW_ROW_GAUSSIAN:
+            rng = np.random.default_rng(self.info.seed)
+            draws = rng.standard_normal((n_vocab_axis, len(mean))) * std + mean
+        else:
+            draws = np.broadcast_to(mean, (n_vocab_axis, len(mean)))
+        draws = draws.astype(self.dtype)
+        return draws if axis == 0 else np.ascontiguousarray(draws.T)
+
+
+def backup_draw(info: _settings.VocabInfo, target: _variables.Target):
+    """The backup initializer called with the variable's full shape."""
+    init = info.backup_initializer
+    shape = list(target.full_shape)
+    try:
+        return init(shape, dtype=target.dtype)
+    except TypeError:
+        return init(shape)
+
+
+def tf_ops_parts(plan, name: str, draw=None) -> list[tf.Tensor]:
+    """Each part's value through GenerateVocabRemapping (once) + LoadAndRemapMatrix."""
+    from tensorflow.python.ops import gen_checkpoint_ops
+
+    entry = next(e for e in plan.entries if e.name == name)
+    remap, info, _ = plan.remaps[name]
+    target = plan.targets[name]
+    full = target.full_shape
+    mapping, _ = gen_checkpoint_ops.generate_vocab_remapping(
+        new_vocab_file=info.new_vocab,
+        old_vocab_file=info.old_vocab,
+        new_vocab_offset=0,
+        num_new_vocab=info.new_vocab_size,
+        old_vocab_size=info.old_vocab_size,
+    )
+    if info.num_oov_buckets:
+        mapping = tf.concat([mapping, tf.fill([info.num_oov_buckets], tf.constant(-1, tf.int64))], 0)
+    out = []
+    for part in target.parts:
+        r0, nrows = part.offset[0], part.shape[0]
+        if info.axis == 0:
+            rows = mapping[r0 : r0 + nrows]
+            cols = tf.constant([], tf.int64)
+            missing = remap.full_index()[r0 : r0 + nrows] < 0
+            mask = np.repeat(missing[:, None], full[1], axis=1)
+        else:
+            rows = tf.range(r0, r0 + nrows, dtype=tf.int64)
+            cols = mapping
+            missing = remap.full_index() < 0
+            mask = np.repeat(missing[None, :], nrows, axis=0)
+        if draw is None:
+            init_values = tf.zeros([int(mask.sum())], tf.float32)
+        else:
+            init_values = tf.boolean_mask(tf.convert_to_tensor(draw)[r0 : r0 + nrows], mask)
+        out.append(
+            gen_checkpoint_ops.load_and_remap_matrix(
+                ckpt_path=plan.source.prefix,
+                old_tensor_name=entry.source_key,
+                row_remapping=rows,
+                col_remapping=cols,
+                initializing_values=init_values,
+                num_rows=nrows,
+                num_cols=part.shape[1],
+            )
+        )
+    return out

@@ -1,0 +1,183 @@
+"""`WarmStartReport`: what a warm start did, or would do.
+
+Do not import this module directly; use `import warm_start_hooks` instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from absl import logging
+
+from warm_start_hooks import _plan
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmStartReport:
+    """What a warm start did for each variable.
+
+    Attributes:
+      source: The checkpoint prefix read.
+      requested: The path as given.
+      object_based: Whether the checkpoint is object-based.
+      entries: One `PlanEntry` per selected variable.
+      unused_keys: Checkpoint tensors that nothing read.
+      applied: False for a dry run (`plan`) or a skipped warm start.
+      skipped_reason: Why nothing was applied, when it was skipped.
+      mode: 'graph' or 'eager'.
+      notes: Things worth knowing that are not errors.
+      seconds: Wall time of planning and applying.
+    """
+
+    source: str
+    requested: str
+    object_based: bool
+    entries: tuple[_plan.PlanEntry, ...]
+    unused_keys: tuple[str, ...] = ()
+    applied: bool = True
+    skipped_reason: str | None = None
+    mode: str = 'graph'
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @classmethod
+    def from_plan(cls, plan: _plan.Plan, applied: bool, seconds: float = 0.0) -> WarmStartReport:
+        return cls(
+            source=plan.source.prefix,
+            requested=plan.source.requested,
+            object_based=plan.source.object_based,
+            entries=tuple(plan.entries),
+            unused_keys=tuple(plan.unused_keys),
+            applied=applied,
+            mode='graph' if plan.graph else 'eager',
+            notes=tuple(plan.notes),
+            seconds=seconds,
+        )
+
+    @classmethod
+    def skipped(cls, source: str, reason: str) -> WarmStartReport:
+        """A report for a warm start that was deliberately not applied."""
+        return cls(
+            source=source,
+            requested=source,
+            object_based=False,
+            entries=(),
+            applied=False,
+            skipped_reason=reason,
+        )
+
+    # ---- queries -------------------------------------------------------
+    def entry(self, name: str) -> _plan.PlanEntry:
+        """The entry of variable `name`."""
+        for e in self.entries:
+            if e.name == name:
+                return e
+        raise KeyError(f'No variable {name!r} in this report. Names: {self.names()}')
+
+    def names(self, action: str | None = None) -> list[str]:
+        """Variable names, optionally only those with `action`."""
+        return [e.name for e in self.entries if action is None or e.action == action]
+
+    def counts(self) -> dict[str, int]:
+        """Number of variables per action."""
+        out: dict[str, int] = {}
+        for e in self.entries:
+            out[e.action] = out.get(e.action, 0) + 1
+        return out
+
+    @property
+    def bytes_loaded(self) -> int:
+        return sum(e.nbytes for e in self.entries if e.action != _plan.SKIP)
+
+    # ---- output --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict."""
+        d = dataclasses.asdict(self)
+        d['entries'] = [dataclasses.asdict(e) for e in self.entries]
+        d['counts'] = self.counts()
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True, default=list)
+
+    def summary(self) -> str:
+        """One line: what happened, in counts."""
+        if self.skipped_reason:
+            return f'Warm start skipped: {self.skipped_reason}'
+        counts = ', '.join(f'{n} {a}' for a, n in sorted(self.counts().items())) or 'nothing'
+        verb = 'Warm-started' if self.applied else 'Plan (dry run):'
+        return (
+            f'{verb} {len(self.entries)} variable(s) from {self.source} ({counts}; '
+            f'{_human_bytes(self.bytes_loaded)}; {self.seconds:.2f}s)'
+        )
+
+    def table(self) -> str:
+        """A table for a terminal: one variable a row."""
+        rows = [('variable', 'action', 'source', 'shape', 'dtype', 'details')]
+        for e in self.entries:
+            rows.append(
+                (
+                    e.name,
+                    e.action + (' +cast' if e.cast else ''),
+                    e.source_key or '-',
+                    'x'.join(str(d) for d in e.shape) or 'scalar',
+                    e.dtype if not e.cast else f'{e.source_dtype}->{e.dtype}',
+                    _details(e),
+                )
+            )
+        lines = [self.summary(), *_format_rows(rows)]
+        if self.unused_keys:
+            shown = ', '.join(self.unused_keys[:10])
+            more = f' (+{len(self.unused_keys) - 10} more)' if len(self.unused_keys) > 10 else ''
+            lines.append(f'Unused checkpoint tensors: {shown}{more}')
+        lines += [f'Note: {n}' for n in self.notes]
+        return '\n'.join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def log(self) -> None:
+        """Logs the table through absl logging."""
+        for line in self.table().splitlines():
+            logging.info('%s', line)
+
+
+def _details(e: _plan.PlanEntry) -> str:
+    parts = []
+    if e.vocab is not None:
+        v = e.vocab
+        what = 'rows' if v.axis == 0 else 'cols'
+        parts.append(
+            f'{what}: {v.kept} kept, {v.moved} moved, {v.new} new, {v.oov} oov, '
+            f'{v.dropped} dropped; init={v.init}'
+        )
+    if e.partitions > 1:
+        parts.append(f'{e.partitions} parts')
+    if e.renamed_by not in ('same',):
+        parts.append(f'via {e.renamed_by}')
+    if e.reason:
+        parts.append(e.reason)
+    return '; '.join(parts)
+
+
+def _format_rows(rows: Sequence[Sequence[str]], max_width: int = 60) -> list[str]:
+    rows = [[c if len(c) <= max_width else c[: max_width - 3] + '...' for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for k, r in enumerate(rows):
+        out.append('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if k == 0:
+            out.append('  '.join('-' * w for w in widths))
+    return out
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if n < 1024 or unit == 'GiB':
+            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
+        n /= 1024
+    return f'{n} B'
