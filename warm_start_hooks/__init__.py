@@ -23,6 +23,7 @@ from warm_start_hooks._settings import ALL
 from warm_start_hooks._settings import TRAINABLE
 from warm_start_hooks._settings import VocabInfo
 from warm_start_hooks._settings import WarmStartSettings
+from warm_start_hooks._variables import variable_name
 
 __version__ = '0.1.0'
 
@@ -46,6 +47,7 @@ __all__ = [
     'WarmStartSettings',
     'init_from_checkpoint',
     'plan',
+    'variable_name',
     'warm_start',
 ]
 

@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
 
-from warm_start_hooks import (
-    _apply,
-    _errors,
-    _names,
-    _plan,
-    _provenance,
-    _report,
-    _settings,
-    _variables,
-)
+from warm_start_hooks import _apply
+from warm_start_hooks import _errors
+from warm_start_hooks import _names
+from warm_start_hooks import _plan
+from warm_start_hooks import _provenance
+from warm_start_hooks import _report
+from warm_start_hooks import _settings
+from warm_start_hooks import _variables
 
 
 def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
@@ -220,6 +219,10 @@ def _resolve_item(ckpt_name, current, pool, source):
     """(target, checkpoint name) pairs for one assignment-map item, and problems."""
     if not isinstance(ckpt_name, str):
         return [], [f'assignment_map keys must be checkpoint names. Received: {ckpt_name!r}']
+    if _variables.is_variable(current) and getattr(current, '_save_slice_info', None):
+        # One partition given alone is a variable of its own, as in TensorFlow:
+        # it takes a whole tensor of its own shape.
+        return [(_standalone_part(_variables.variable_name(current), current), ckpt_name)], []
     if (
         _variables.is_variable(current)
         or _variables._is_group(current)
@@ -242,10 +245,9 @@ def _resolve_item(ckpt_name, current, pool, source):
         # 'var/part_N': one partition of a partitioned variable.
         t = by_name[base]
         if part < len(t.parts):
-            single = _variables.Target(
-                f'{base}/part_{part}', [t.parts[part]], t.full_shape, t.dtype, t.trainable
-            )
-            return [(single, ckpt_name)], []
+            # As in TensorFlow, the partition is a variable of its own: it takes a
+            # whole tensor of the partition's shape, not a slice of a full one.
+            return [(_standalone_part(current, t.parts[part].variable), ckpt_name)], []
     # Scope form.
     scope = current[: current.rindex('/')] if '/' in current else ''
     if not ckpt_name.endswith('/'):
@@ -278,6 +280,13 @@ def _resolve_item(ckpt_name, current, pool, source):
             f'Received: {ckpt_name!r}: {current!r}'
         )
     return out, problems
+
+
+def _standalone_part(name, variable):
+    shape = tuple(int(d) for d in variable.shape)
+    part = _variables.Part(variable, (0,) * len(shape), shape)
+    dtype = tf.as_dtype(variable.dtype).base_dtype
+    return _variables.Target(name, [part], shape, dtype, bool(getattr(variable, 'trainable', True)))
 
 
 def _same_in_pool(target, pool):

@@ -14,7 +14,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from warm_start_hooks import _errors, _plan, _remap, _variables
+from warm_start_hooks import _errors
+from warm_start_hooks import _plan
+from warm_start_hooks import _progress
+from warm_start_hooks import _remap
+from warm_start_hooks import _settings
+from warm_start_hooks import _variables
 
 # Tensors restored by one RestoreV2 op at most.
 _RESTORE_BATCH = 1024
@@ -34,9 +39,9 @@ def apply(plan: _plan.Plan) -> None:
 def compute_values(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]:
     """Every part's new value as numpy; nothing is assigned."""
     out = []
-    for entry in plan.entries:
-        if entry.action == _plan.SKIP:
-            continue
+    todo = [e for e in plan.entries if e.action != _plan.SKIP]
+    progress = _progress.Progress(sum(e.nbytes for e in todo), 'Warm start')
+    for entry in todo:
         target = plan.targets[entry.name]
         dtype = _remap.np_dtype(target.dtype)
         if entry.action == _plan.COPY:
@@ -52,6 +57,7 @@ def compute_values(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]
             out.append((part, value))
         elif entry.action == _plan.REMAP:
             out.extend(_remap_values_eager(plan, entry.name))
+        progress.advance(entry.nbytes)
     return out
 
 
@@ -61,21 +67,25 @@ def _remap_values_eager(plan, name):
     draw = None
     if info.backup_initializer is not None:
         draw = np.asarray(_remap.backup_draw(info, target))
-    if plan.settings.remap_backend == 'tf_ops':
+    if plan.settings.remap_backend == 'tf_ops' and info.new_row_init is None:
         values = [np.asarray(v) for v in _remap.tf_ops_parts(plan, name, draw)]
         return list(zip(target.parts, values))
     remapper = _remap.Remapper(plan, name)
+    fresh = info.new_row_init == _settings.NEW_ROW_FRESH
     out = []
     for part in target.parts:
         value = remapper.values(part)
-        if draw is not None:
+        if fresh:
+            current = np.asarray(_read_variable(part.variable))
+            _fill_missing(value, current, remapper.missing(part), part, info.axis, offset=False)
+        elif draw is not None:
             _fill_missing(value, draw, remapper.missing(part), part, info.axis)
         out.append((part, value))
     return out
 
 
-def _fill_missing(value, draw, missing, part, axis):
-    r0 = part.offset[0]
+def _fill_missing(value, draw, missing, part, axis, offset=True):
+    r0 = part.offset[0] if offset else 0
     rows = draw[r0 : r0 + part.shape[0]]
     if axis == 0:
         value[missing] = rows[missing]
@@ -92,18 +102,71 @@ def _read_variable(v):
 
 
 def apply_eager(plan: _plan.Plan) -> None:
-    """Computes every value, then assigns them all."""
+    """Computes and checks every value, then assigns them all.
+
+    Raises:
+      ApplyError: A read or a computation failed; no variable was changed.
+    """
     try:
         values = compute_values(plan)
+    except _errors.ApplyError:
+        raise
     except _errors.Error as e:
         raise _errors.ApplyError(f'{e} No variable was changed.') from None
-    except (tf.errors.OpError, OSError) as e:
+    except Exception as e:  # pylint: disable=broad-except
+        # Anything else (an OpError, IndexError or OSError from a short or vanished
+        # file, a failing backup_initializer) still leaves every variable as it was.
         raise _errors.ApplyError(
-            f'Reading checkpoint {plan.source.prefix!r} failed while warm-starting: {e}. No '
-            'variable was changed.'
-        ) from None
-    for part, value in values:
-        part.variable.assign(value)
+            f'Reading checkpoint {plan.source.prefix!r} failed while warm-starting: '
+            f'{type(e).__name__}: {_errors.first_line(e)}. No variable was changed. Expected '
+            'the checkpoint to stay intact until the warm start ends; re-run, or choose a '
+            f'checkpoint that is not being deleted. Received: prefix={plan.source.prefix!r}'
+        ) from e
+    wrong = [
+        f'{_variables.variable_name(part.variable)}: {list(np.shape(value))} vs '
+        f'{list(part.shape)}'
+        for part, value in values
+        if tuple(np.shape(value)) != tuple(part.shape)
+    ]
+    if wrong:
+        raise _errors.ApplyError(
+            f'Computed values do not fit their variables (value vs variable shape): {wrong}. '
+            'No variable was changed. This is a bug; please report it with the plan. '
+            f'Received: prefix={plan.source.prefix!r}'
+        )
+    for i, (part, value) in enumerate(values):
+        try:
+            part.variable.assign(value)
+        except Exception as e:  # pylint: disable=broad-except
+            done = sorted({_variables.variable_name(p.variable) for p, _ in values[:i]})
+            raise _errors.ApplyError(
+                f'Assigning {_variables.variable_name(part.variable)!r} failed: '
+                f'{type(e).__name__}: {_errors.first_line(e)}. {i} of {len(values)} parts '
+                f'were already assigned ({done[:10]}); re-create the model before retrying. '
+                f'Received: prefix={plan.source.prefix!r}'
+            ) from e
+    for part, _ in values:
+        _mark(part.variable, plan.source.prefix)
+
+
+# Attribute set on a variable that an eager warm start assigned: the source prefix.
+_MARK = '_warm_start_hooks_source'
+
+
+def _mark(variable, prefix: str) -> None:
+    try:
+        setattr(variable, _MARK, prefix)
+    except (AttributeError, TypeError):
+        pass  # A variable type that takes no attributes is simply not marked.
+
+
+def warm_started_from(variable) -> str | None:
+    """The checkpoint an eager warm start assigned `variable` from, or None.
+
+    Integrations use it to leave a model alone that was already warm-started
+    (by `warm_start(variables=...)` or a callback) instead of overwriting it.
+    """
+    return getattr(variable, _MARK, None)
 
 
 # ---- graph ---------------------------------------------------------------
@@ -115,6 +178,23 @@ def apply_graph(plan: _plan.Plan) -> None:
     if first is None:
         return
     graph = first.parts[0].variable.graph
+    try:
+        ops = _build_graph_ops(plan, graph)
+    except _errors.ApplyError:
+        raise
+    except Exception as e:  # pylint: disable=broad-except
+        raise _errors.ApplyError(
+            f'Building the warm-start ops failed: {type(e).__name__}: {_errors.first_line(e)}. '
+            'No initializer was changed. Received: '
+            f'prefix={plan.source.prefix!r}'
+        ) from e
+    for part, value, op in ops:
+        part.variable._initializer_op = op  # pylint: disable=protected-access
+        part.variable._initial_value = value  # pylint: disable=protected-access
+
+
+def _build_graph_ops(plan, graph):
+    """Every (part, value, assign op); builds ops only, overrides nothing."""
     inits: list[tuple[_variables.Part, tf.Tensor]] = []
     with graph.as_default(), tf.name_scope('warm_start'):
         copies = [e for e in plan.entries if e.action == _plan.COPY]
@@ -125,10 +205,7 @@ def apply_graph(plan: _plan.Plan) -> None:
             elif entry.action == _plan.OVERLAP:
                 inits += _overlap_graph(plan, entry)
         # Build every op first; override only when all were built.
-        ops = [(part, value, _assign_op(part.variable, value)) for part, value in inits]
-    for part, value, op in ops:
-        part.variable._initializer_op = op  # pylint: disable=protected-access
-        part.variable._initial_value = value  # pylint: disable=protected-access
+        return [(part, value, _assign_op(part.variable, value)) for part, value in inits]
 
 
 def _restore_batched(plan, entries):
@@ -162,7 +239,7 @@ def _remap_graph(plan, name):
     draw = None
     if info.backup_initializer is not None:
         draw = tf.convert_to_tensor(_remap.backup_draw(info, target), target.dtype)
-    if plan.settings.remap_backend == 'tf_ops':
+    if plan.settings.remap_backend == 'tf_ops' and info.new_row_init is None:
         values = _remap.tf_ops_parts(plan, name, draw)
         return list(zip(target.parts, values))
     remapper = _remap.Remapper(plan, name)
@@ -172,7 +249,11 @@ def _remap_graph(plan, name):
             lambda p=part: remapper.values(p), [], target.dtype, stateful=True, name='remap'
         )
         value.set_shape(part.shape)
-        if draw is not None:
+        if info.new_row_init == _settings.NEW_ROW_FRESH:
+            missing = remapper.missing(part)
+            mask = missing[:, None] if info.axis == 0 else missing[None, :]
+            value = tf.where(tf.constant(mask), part.variable.initial_value, value)
+        elif draw is not None:
             missing = remapper.missing(part)
             r0 = part.offset[0]
             rows = draw[r0 : r0 + part.shape[0]]

@@ -5,7 +5,8 @@ Do not import this module directly; use `import warm_start_hooks` instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 
 
 class Error(Exception):
@@ -70,3 +71,10 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
         leaf = name.rsplit('/', 1)[-1]
         close = [c for c in candidates if c.rsplit('/', 1)[-1] == leaf][:n]
     return f' Did you mean: {", ".join(close)} ?' if close else ''
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type's name if it has none."""
+    text = getattr(e, 'message', None) or str(e)
+    text = str(text).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 
 from warm_start_hooks import _errors
 
@@ -127,6 +128,3 @@ def unused(keys: Iterable[str], used: Iterable[str]) -> list[str]:
     used = set(used)
     return sorted(k for k in keys if k not in used)
 
-
-def first_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
-    return dict(mapping or {})

@@ -10,13 +10,21 @@ that comes back is valid; applying it changes variables, planning never does.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 
-from warm_start_hooks import _checkpoint, _errors, _names, _settings, _variables, _vocab
+from warm_start_hooks import _checkpoint
+from warm_start_hooks import _errors
+from warm_start_hooks import _h5
+from warm_start_hooks import _names
+from warm_start_hooks import _settings
+from warm_start_hooks import _slots
+from warm_start_hooks import _variables
+from warm_start_hooks import _vocab
 
 COPY = 'copy'
 REMAP = 'remap'
@@ -124,11 +132,34 @@ def build_plan(
     Raises:
       WarmStartError: Listing every problem found. Nothing was changed.
     """
+    # Settings problems are listed with everything else found, not alone: one
+    # error shows them all. Checks that a bad setting would derail are skipped.
     problems = settings.problems()
-    if problems:
+    ckpt = settings.ckpt_to_initialize_from
+    if problems and not (isinstance(ckpt, (str, os.PathLike)) and os.fspath(ckpt)):
         raise _errors.WarmStartError(problems)
+    rules = None
+    if settings.rules:
+        try:
+            rules = _names.RenameRules(settings.rules)
+        except _errors.WarmStartError as e:
+            problems.extend(e.problems)
+        except (TypeError, ValueError):
+            pass  # A malformed rule: settings.problems() reported it.
     if source is None:
-        source = open_source(settings.ckpt_to_initialize_from)
+        try:
+            source = open_source(ckpt)
+        except _errors.WarmStartError as e:
+            raise _errors.WarmStartError(problems + e.problems) from None
+    if settings.rules and rules is None:
+        # Without the rules, every name lookup would be wrong.
+        _errors.raise_if_problems(problems)
+    bad_infos = set()
+    for name, info in (settings.var_name_to_vocab_info or {}).items():
+        if not isinstance(info, _settings.VocabInfo):
+            info = _settings.from_tf_vocab_info(info)
+        if info is None or info.problems(name):
+            bad_infos.add(name)
     if explicit is None:
         selection = _variables.select(settings.vars_to_warm_start, settings.collection, pool)
     else:
@@ -139,9 +170,10 @@ def build_plan(
     by_name = {t.name: t for t in targets}
     all_names = [t.name for t in pool.everything] or list(by_name)
 
-    vocab_infos = settings.vocab_infos
-    prev_names = dict(settings.var_name_to_prev_var_name or {})
-    rules = _names.RenameRules(settings.rules) if settings.rules else None
+    all_vocab_infos = _by_name(settings.vocab_infos, pool, targets)
+    bad_infos = set(_by_name(dict.fromkeys(bad_infos), pool, targets))
+    vocab_infos = {k: v for k, v in all_vocab_infos.items() if k not in bad_infos}
+    prev_names = _by_name(settings.var_name_to_prev_var_name or {}, pool, targets)
     rules_used: set[int] = set()
     vocab_cache: dict[Any, _vocab.Vocab] = {}
     entries: list[PlanEntry] = []
@@ -149,14 +181,29 @@ def build_plan(
     notes: list[str] = []
     used_keys: set[str] = set()
 
+    object_paths, path_prefix = _object_paths(source, pool)
+    slots: dict[str, tuple[str, _slots.SlotName]] = {}
+    if settings.include_slots:
+        slots, slot_problems = _slots.find_slots(settings, targets, vocab_infos)
+        problems.extend(slot_problems)
+
     for target in targets:
         info = vocab_infos.get(target.name)
+        slot = slots.get(target.name)
+        if slot is not None and slot[0] in vocab_infos:
+            # The slot follows its variable's remap; new rows keep the slot's initial value.
+            info = dataclasses.replace(
+                vocab_infos[slot[0]], backup_initializer=None, new_row_init=_settings.NEW_ROW_FRESH
+            )
         if selection.vocab_only and info is None:
             continue
         # 1. The name in the checkpoint.
         renamed_by = 'same'
         prev = target.name
-        if id(target) in explicit_names:
+        if slot is not None and target.name not in prev_names and id(target) not in explicit_names:
+            prev = slot[1].rename(_slots.parent_prev(slot[0], prev_names, rules))
+            renamed_by = f'slot of {slot[0]}'
+        elif id(target) in explicit_names:
             prev = explicit_names[id(target)]
             renamed_by = 'assignment_map'
         elif target.name in prev_names:
@@ -165,6 +212,7 @@ def build_plan(
         elif rules is not None:
             matches = rules.all_matches(target.name)
             if len(matches) > 1:
+                rules_used.update(m.rule_index for m in matches)
                 problems.append(
                     f'variable {target.name!r} is matched by {len(matches)} rules '
                     f'({[settings.rules[m.rule_index][0] for m in matches]}); a variable may be '
@@ -179,11 +227,17 @@ def build_plan(
                     continue
                 prev = matches[0].target
         key = source.key_for(prev)
-        if key is None and renamed_by == 'same':
+        if key is None and (renamed_by == 'same' or renamed_by.startswith('slot')):
             for alias in target.aliases:
                 key = source.key_for(alias)
                 if key:
                     break
+            if key is None and len(target.parts) == 1:
+                for path in object_paths.get(id(target.parts[0].variable), ()):
+                    key = source.key_for(path_prefix + path)
+                    if key:
+                        renamed_by = 'object path'
+                        break
         if key is None:
             if settings.on_missing == _settings.SKIP:
                 entries.append(_skip(target, None, f'no tensor {prev!r} in the checkpoint'))
@@ -212,6 +266,8 @@ def build_plan(
                     f'or map another tensor. Received: dtype={src_dtype.name}'
                 )
                 continue
+        if target.name in bad_infos:
+            continue  # Its VocabInfo's own problems are listed; the remap is not checked.
         # 3. Vocabulary remap or plain copy.
         if info is not None:
             remap, entry_problems, stats, old_vocab = _plan_remap(
@@ -265,7 +321,7 @@ def build_plan(
             f'not used.{_errors.did_you_mean(k, selected or all_names)} Fix the name or the '
             f'selection. Received: key={k!r}'
         )
-    for k in _names.unused(vocab_infos, selected):
+    for k in _names.unused(all_vocab_infos, selected):
         problems.append(
             f'var_name_to_vocab_info has {k!r}, which names no selected variable; it was not '
             f'used.{_errors.did_you_mean(k, selected or all_names)} Fix the name or the '
@@ -306,9 +362,53 @@ def build_plan(
     )
 
 
+def _by_name(mapping, pool, targets):
+    """Keys that are variable objects replaced by the names selection uses."""
+    out = {}
+    by_id = {}
+    for t in list(targets) + list(pool.everything):
+        for p in t.parts:
+            by_id.setdefault(id(p.variable), t.name)
+    for key, value in mapping.items():
+        if isinstance(key, str):
+            out[key] = value
+        else:
+            if hasattr(key, 'deref'):  # tf.Variable.ref(): variables are unhashable in TF2.
+                key = key.deref()
+            ids = [id(key)] + [id(v) for v in getattr(key, '_get_variable_list', lambda: [])()]
+            ids += [id(v) for v in getattr(key, 'variables', ()) if _variables.is_variable(v)]
+            name = next((by_id[i] for i in ids if i in by_id), None)
+            out[name if name is not None else _variables.variable_name(key)] = value
+    return out
+
+
+def _object_paths(source, pool):
+    """Object paths of the pool's variables, and the checkpoint prefix they sit under.
+
+    A model saved with `save_weights` is the checkpoint's root; one saved with
+    `tf.train.Checkpoint(model=...)` sits under `model/`. The prefix that
+    resolves the most variables is used.
+    """
+    if not source.object_based or pool.root is None:
+        return {}, ''
+    # A source with its own layout (Keras .weights.h5) says where a variable sits.
+    layout = getattr(source, 'object_paths', None)
+    paths = layout(pool.root) if layout is not None else pool.object_paths()
+    best, best_hits = '', -1
+    for prefix in [''] + [f'{c}/' for c in source.root_children]:
+        hits = sum(
+            any(source.key_for(prefix + p) for p in ps) for ps in paths.values()
+        )
+        if hits > best_hits:
+            best, best_hits = prefix, hits
+    return paths, best
+
+
 def open_source(path: Any) -> _checkpoint.CheckpointSource:
     """Opens a checkpoint; a failure becomes a one-problem `WarmStartError`."""
     try:
+        if _h5.is_h5_path(path):
+            return _h5.H5Source(path)
         return _checkpoint.CheckpointSource(path)
     except (_errors.CheckpointNotFoundError, _errors.CorruptCheckpointError) as e:
         raise _errors.WarmStartError([str(e)]) from None
@@ -341,6 +441,13 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
             f'variable {name!r}: checkpoint tensor {key!r} is {len(src_shape)}-D; a remap '
             f'needs 2-D. Received: shape={list(src_shape)}'
         ], None, None
+    if info.backup_initializer is not None and not callable(info.backup_initializer):
+        # E.g. a string from a JSON settings file: it is never evaluated.
+        problems.append(
+            f'variable {name!r}: backup_initializer must be callable, such as '
+            'tf.compat.v1.zeros_initializer(). Received: '
+            f'backup_initializer={info.backup_initializer!r}'
+        )
     axis = info.axis
     total = info.new_vocab_size + info.num_oov_buckets
     if shape[axis] != total:
@@ -378,7 +485,10 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
         return None, problems + [f'variable {name!r}: {e}'], None, None
     problems += _vocab.problems(new_vocab, info.new_vocab_size, 'new', name)
     problems += _vocab.problems(old_vocab, info.old_vocab_size, 'old', name)
-    old_used = len(old_vocab.tokens) if info.old_vocab_size < 0 else info.old_vocab_size
+    old_used = len(old_vocab.tokens)
+    if info.old_vocab_size >= 0:
+        # A size beyond the file is its own problem above; no second message for it.
+        old_used = min(old_used, info.old_vocab_size)
     if not problems:
         problems += _vocab.whitespace_problems(old_vocab, new_vocab, name)
     if old_used > src_shape[axis]:

@@ -16,14 +16,18 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from warm_start_hooks import _settings, _variables, _vocab
+from warm_start_hooks import _progress
+from warm_start_hooks import _settings
+from warm_start_hooks import _variables
 
 
 def np_dtype(dtype: tf.DType) -> np.dtype:
     return np.dtype(dtype.as_numpy_dtype)
 
 
-def gather_rows(read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int):
+def gather_rows(
+    read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int, progress=None
+):
     """Rows `old_index` (-1: left zero) of an old matrix, read in row chunks.
 
     Args:
@@ -33,12 +37,33 @@ def gather_rows(read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype,
       ncols: Columns.
       dtype: Output dtype.
       max_rows: Most old rows held at once.
+      progress: Called with the number of output rows filled after each chunk.
 
     Returns:
       `[len(old_index), ncols]` array.
     """
+    valid = old_index >= 0
+    n_valid = int(np.count_nonzero(valid))
+    if n_valid:
+        lo, hi = int(old_index[valid].min()), int(old_index.max()) + 1
+        if n_old <= max_rows:
+            # The same whole-matrix read for every part: the source reads it once.
+            lo, hi = 0, n_old
+        if hi - lo <= max_rows:
+            # One read covers every row needed: one `take`, no sort, no temporary.
+            block = read_rows(lo, hi)
+            out = np.empty((len(old_index), ncols), dtype)
+            rows = np.where(valid, old_index - lo, 0)
+            if block.dtype == out.dtype:
+                np.take(block, rows, axis=0, out=out, mode='clip')
+            else:
+                out[...] = np.take(block, rows, axis=0)
+            out[~valid] = 0
+            if progress is not None:
+                progress(n_valid)
+            return out
     out = np.zeros((len(old_index), ncols), dtype)
-    dst = np.flatnonzero(old_index >= 0)
+    dst = np.flatnonzero(valid)
     if not len(dst):
         return out
     src = old_index[dst]
@@ -51,6 +76,9 @@ def gather_rows(read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype,
         j = int(np.searchsorted(src, stop, side='left'))
         block = read_rows(start, stop)
         out[dst[i:j]] = block[src[i:j] - start]
+        del block  # Hold one chunk at a time.
+        if progress is not None:
+            progress(j - i)
         i = j
     return out
 
@@ -74,6 +102,14 @@ class Remapper:
         self._lock = threading.Lock()
         self._pending = len(self.target.parts)
         self._fill_rows = None
+        self._progress = self._new_progress()
+
+    def _new_progress(self) -> _progress.Progress:
+        found = int(np.count_nonzero(self.index >= 0))
+        other = self.target.full_shape[1 - self.axis]
+        return _progress.Progress(
+            found * other * self.dtype.itemsize, f'Remap of {self.target.name!r}'
+        )
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         return self.source.read_rows(self.key, start, stop)
@@ -87,11 +123,18 @@ class Remapper:
 
     def values(self, part: _variables.Part) -> np.ndarray:
         """The part's values; rows with no old value hold the fill (zeros by default)."""
+        row_bytes = part.shape[1] * self.dtype.itemsize
         if self.axis == 0:
             r0 = part.offset[0]
             idx = self.index[r0 : r0 + part.shape[0]]
             out = gather_rows(
-                self._read, self.src_shape[0], idx, self.src_shape[1], self.dtype, self.max_rows
+                self._read,
+                self.src_shape[0],
+                idx,
+                self.src_shape[1],
+                self.dtype,
+                self.max_rows,
+                progress=lambda n: self._progress.advance(n * row_bytes),
             )
         else:
             r0, r1 = part.offset[0], part.offset[0] + part.shape[0]
@@ -101,6 +144,7 @@ class Remapper:
             for a in range(r0, r1, self.max_rows):
                 b = min(a + self.max_rows, r1)
                 out[a - r0 : b - r0, present] = self._read(a, b)[:, cols]
+                self._progress.advance((b - a) * len(present) * self.dtype.itemsize)
         fill = self._fill()
         if fill is not None:
             mask = self.missing(part)
@@ -118,11 +162,12 @@ class Remapper:
             if self._pending <= 0:
                 self.source.release(self.key)
                 self._pending = len(self.target.parts)
+                self._progress = self._new_progress()
 
     def _fill(self) -> np.ndarray | None:
         """Full-shape values for missing entries from `new_row_init`, or None."""
         how = self.info.new_row_init
-        if how is None:
+        if how is None or how == _settings.NEW_ROW_FRESH:
             return None
         with self._lock:
             if self._fill_rows is None:

@@ -123,7 +123,7 @@ class WarmStartReport:
                 (
                     e.name,
                     e.action + (' +cast' if e.cast else ''),
-                    e.source_key or '-',
+                    _short_key(e.source_key),
                     'x'.join(str(d) for d in e.shape) or 'scalar',
                     e.dtype if not e.cast else f'{e.source_dtype}->{e.dtype}',
                     _details(e),
@@ -131,7 +131,7 @@ class WarmStartReport:
             )
         lines = [self.summary(), *_format_rows(rows)]
         if self.unused_keys:
-            shown = ', '.join(self.unused_keys[:10])
+            shown = ', '.join(_short_key(k) for k in self.unused_keys[:10])
             more = f' (+{len(self.unused_keys) - 10} more)' if len(self.unused_keys) > 10 else ''
             lines.append(f'Unused checkpoint tensors: {shown}{more}')
         lines += [f'Note: {n}' for n in self.notes]
@@ -144,6 +144,13 @@ class WarmStartReport:
         """Logs the table through absl logging."""
         for line in self.table().splitlines():
             logging.info('%s', line)
+
+
+def _short_key(key: str | None) -> str:
+    """A checkpoint key without the object-based `/.ATTRIBUTES/VARIABLE_VALUE` tail."""
+    if key is None:
+        return '-'
+    return key.removesuffix('/.ATTRIBUTES/VARIABLE_VALUE')
 
 
 def _details(e: _plan.PlanEntry) -> str:
@@ -165,7 +172,11 @@ def _details(e: _plan.PlanEntry) -> str:
 
 
 def _format_rows(rows: Sequence[Sequence[str]], max_width: int = 60) -> list[str]:
-    rows = [[c if len(c) <= max_width else c[: max_width - 3] + '...' for c in r] for r in rows]
+    """Aligned columns; cells but the last are cut at `max_width` characters."""
+    rows = [
+        [c if len(c) <= max_width else c[: max_width - 3] + '...' for c in r[:-1]] + [r[-1]]
+        for r in rows
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for k, r in enumerate(rows):

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Union
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
 
 from warm_start_hooks import _errors
 
@@ -39,10 +41,11 @@ _BACKENDS = (NUMPY, TF_OPS)
 # New-row initialisers understood by name, beyond `backup_initializer`.
 NEW_ROW_MEAN = 'mean'
 NEW_ROW_GAUSSIAN = 'gaussian'
-_NEW_ROW_INITS = (NEW_ROW_MEAN, NEW_ROW_GAUSSIAN)
+NEW_ROW_FRESH = 'fresh'
+_NEW_ROW_INITS = (NEW_ROW_MEAN, NEW_ROW_GAUSSIAN, NEW_ROW_FRESH)
 
-Vocab = Union[str, os.PathLike, Sequence[str]]
-Rule = tuple[str, Union[str, None]]
+Vocab = str | os.PathLike | Sequence[str]
+Rule = tuple[str, str | None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +72,9 @@ class VocabInfo:
       new_row_init: Keyword-only. Instead of `backup_initializer`,
         initialise new rows from the old matrix: `'mean'` (mean of the old
         rows), `'gaussian'` (a normal draw fitted to the old rows' mean and
-        standard deviation, per column), or `('copy', token)` to copy a donor
-        token's old row. Defaults to `None`.
+        standard deviation, per column), `'fresh'` (keep the variable's own
+        initial value), or `('copy', token)` to copy a donor token's old row.
+        Defaults to `None`.
       seed: Keyword-only. Seed of the `'gaussian'` draw. Defaults to `0`.
     """
 
@@ -133,7 +137,8 @@ class VocabInfo:
             )
             if not ok:
                 out.append(
-                    f"{where}: new_row_init must be 'mean', 'gaussian' or ('copy', token). "
+                    f"{where}: new_row_init must be 'mean', 'gaussian', 'fresh' or "
+                    "('copy', token). "
                     f'Received: new_row_init={self.new_row_init!r}'
                 )
             elif self.backup_initializer is not None:
@@ -158,9 +163,10 @@ class WarmStartSettings:
         trainable variables; a list of regex strings selects among all global
         variables; a list of variables is used as given; `None` selects only
         the variables in `var_name_to_vocab_info`. Defaults to `'.*'`.
-      var_name_to_vocab_info: Variable name to `VocabInfo`. Defaults to `None`.
-      var_name_to_prev_var_name: Variable name to its name in the checkpoint.
-        Defaults to `None`.
+      var_name_to_vocab_info: Variable name (or `variable.ref()`) to
+        `VocabInfo`. Defaults to `None`.
+      var_name_to_prev_var_name: Variable name (or `variable.ref()`) to its
+        name in the checkpoint. Defaults to `None`.
       collection: Keyword-only. `'trainable'` or `'all'`: say explicitly which
         variables the regexes in `vars_to_warm_start` select from, whether it
         is a string or a list. Defaults to `None` (TensorFlow's rule).
@@ -266,6 +272,9 @@ class WarmStartSettings:
                     f'Received: rule={rule!r}'
                 )
         for name, info in (self.var_name_to_vocab_info or {}).items():
+            if not isinstance(name, str):
+                name = getattr(name, 'deref', lambda n=name: n)()
+                name = getattr(name, 'path', None) or getattr(name, 'name', repr(name))
             if not isinstance(info, VocabInfo):
                 info = from_tf_vocab_info(info)
             if info is None:

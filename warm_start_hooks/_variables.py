@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
 
-from warm_start_hooks import _names, _settings
+from warm_start_hooks import _names
+from warm_start_hooks import _settings
 
 
 @dataclasses.dataclass(eq=False)
@@ -205,6 +208,11 @@ class Pool:
     trainable: list[Target]
     everything: list[Target]
     graph: bool
+    root: Any = None
+
+    def object_paths(self) -> dict[int, list[str]]:
+        """id(variable) -> its object paths below `root` (empty without a root)."""
+        return object_paths(self.root) if self.root is not None else {}
 
 
 def graph_pool(graph: tf.Graph | None = None) -> Pool:
@@ -233,11 +241,46 @@ def object_pool(obj: Any) -> Pool:
         trainable = [t for t in targets if any(id(p.variable) in trainable_ids for p in t.parts)]
         if not trainable:
             trainable = to_targets(obj.trainable_variables)
-        return Pool(trainable, targets, graph=False)
+        return Pool(trainable, targets, graph=False, root=obj)
+    if hasattr(obj, '_trackable_children'):
+        # A tf.train.Checkpoint(model=..., optimizer=...) laid out like the source.
+        found = {}
+        for var_id, (var, _) in _walk(obj).items():
+            if not _is_rng_state(var):
+                found[var_id] = var
+        targets = to_targets(list(found.values()))
+        return Pool([t for t in targets if t.trainable], targets, graph=False, root=obj)
     raise TypeError(
-        'variables must be a Keras model, a tf.Module, a list of variables or a dict of '
-        f'name to variable. Received: variables={type(obj).__name__}'
+        'variables must be a Keras model, a tf.Module, a tf.train.Checkpoint, a list of '
+        f'variables or a dict of name to variable. Received: variables={type(obj).__name__}'
     )
+
+
+def _walk(root: Any) -> dict[int, tuple[Any, list[str]]]:
+    """Variables reachable from `root` in checkpoint order, with every path to each."""
+    out: dict[int, tuple[Any, list[str]]] = {}
+    first: dict[int, str] = {id(root): ''}
+    queue = [root]
+    while queue:
+        obj = queue.pop(0)
+        try:
+            children = obj._trackable_children(save_type='checkpoint')
+        except (AttributeError, TypeError, ValueError):
+            continue
+        for name, child in children.items():
+            base = first[id(obj)]
+            path = f'{base}/{name}' if base else name
+            if is_variable(child):
+                out.setdefault(id(child), (child, []))[1].append(path)
+            elif id(child) not in first:
+                first[id(child)] = path
+                queue.append(child)
+    return out
+
+
+def object_paths(root: Any) -> dict[int, list[str]]:
+    """id(variable) -> every object path to it below `root`, as a checkpoint records them."""
+    return {var_id: paths for var_id, (_, paths) in _walk(root).items()}
 
 
 def _is_rng_state(v: Any) -> bool:

@@ -1,3 +1,0 @@
-import tensorflow as tf
-
-VERSION = tf.__version__

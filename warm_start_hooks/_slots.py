@@ -1,0 +1,127 @@
+"""Optimizer slots: finding a variable's slot variables so that they follow it.
+
+Do not import this module directly; use `import warm_start_hooks` instead.
+
+Three namings are recognised: `tf.compat.v1` optimizers (`emb/Adagrad`,
+`emb/Adam_1`, `emb/Ftrl`), Keras 3 (`adam/<path with _>_momentum`) and Keras 2
+optimizers (`m/dense/kernel`). Name logic is pure Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable
+
+from warm_start_hooks import _names
+from warm_start_hooks import _settings
+
+_TF1_SLOT = re.compile(r'[A-Z][A-Za-z]*(_\d+)?')
+_LOWER_SLOT = re.compile(r'[a-z][a-z_]*')
+# Slot names of Keras 2 optimizers, which put the slot first: 'm/dense/kernel'.
+_KERAS2_SLOTS = frozenset(
+    {'m', 'v', 'u', 'vhat', 'momentum', 'velocity', 'accumulator', 'linear',
+     'average_gradient', 'accumulated_grad', 'accumulated_delta_var'}
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotName:
+    """How an optimizer slot variable is named after its variable.
+
+    Attributes:
+      form: 'tf1' (`var/Adagrad`), 'keras3' (`adam/var_with_underscores_momentum`)
+        or 'keras2' (`m/var`).
+      slot: The slot's own part of the name (`Adagrad`, `momentum`, `m`).
+      optimizer: The optimizer's name, for the keras3 form.
+    """
+
+    form: str
+    slot: str
+    optimizer: str = ''
+
+    def rename(self, var_name: str) -> str:
+        """The slot's name for a variable named `var_name`."""
+        if self.form == 'tf1':
+            return f'{var_name}/{self.slot}'
+        if self.form == 'keras3':
+            return f'{self.optimizer}/{var_name.replace("/", "_")}_{self.slot}'
+        return f'{self.slot}/{var_name}'
+
+
+def match_slot(var_name: str, candidate: str) -> SlotName | None:
+    """Whether `candidate` names an optimizer slot of the variable `var_name`."""
+    if candidate.startswith(var_name + '/'):
+        rest = candidate[len(var_name) + 1 :]
+        if _TF1_SLOT.fullmatch(rest):
+            return SlotName('tf1', rest)
+    flat = var_name.replace('/', '_')
+    head, sep, tail = candidate.partition('/')
+    if sep and '/' not in tail and tail.startswith(flat + '_'):
+        slot = tail[len(flat) + 1 :]
+        if _LOWER_SLOT.fullmatch(slot):
+            return SlotName('keras3', slot, head)
+    if sep and tail == var_name and head in _KERAS2_SLOTS:
+        return SlotName('keras2', head)
+    return None
+
+
+class SlotIndex:
+    """Finds the variable an optimizer slot belongs to, among known names."""
+
+    def __init__(self, names: Iterable[str]):
+        self._names = set(names)
+        self._flat = {n.replace('/', '_'): n for n in self._names}
+
+    def parent(self, candidate: str) -> tuple[str, SlotName] | None:
+        """(variable name, slot naming) if `candidate` is a slot of a known variable."""
+        head, sep, last = candidate.rpartition('/')
+        if sep and head in self._names and _TF1_SLOT.fullmatch(last):
+            return head, SlotName('tf1', last)
+        first, sep, tail = candidate.partition('/')
+        if not sep:
+            return None
+        if tail in self._names and first in _KERAS2_SLOTS:
+            return tail, SlotName('keras2', first)
+        if '/' not in tail:
+            i = tail.rfind('_')
+            while i > 0:
+                var = self._flat.get(tail[:i])
+                if var is not None and _LOWER_SLOT.fullmatch(tail[i + 1 :]):
+                    return var, SlotName('keras3', tail[i + 1 :], first)
+                i = tail.rfind('_', 0, i)
+        return None
+
+
+def parent_prev(name, prev_names, rules):
+    """A variable's checkpoint name by renames and rules, for its slots to follow."""
+    if name in prev_names:
+        return prev_names[name]
+    match = rules(name) if rules is not None else None
+    if match is not None and match.target is not _names.IGNORE:
+        return match.target
+    return name
+
+
+def find_slots(settings, targets, vocab_infos):
+    """Slot variable name -> (its variable's name, naming), and problems."""
+    index = SlotIndex(t.name for t in targets)
+    slots = {}
+    for t in targets:
+        found = index.parent(t.name)
+        if found is not None:
+            slots[t.name] = found
+    problems = []
+    v = settings.vars_to_warm_start
+    over_all = settings.collection == _settings.ALL or (
+        settings.collection is None and isinstance(v, (list, tuple)) and v
+        and all(isinstance(x, str) for x in v)
+    )
+    with_slots = {parent for parent, _ in slots.values()}
+    if not over_all and not with_slots & set(vocab_infos):
+        problems.append(
+            'include_slots=True needs the slot variables selected, and slots are not trainable: '
+            "select over all variables with collection='all' (or a list of regexes). "
+            f'Received: vars_to_warm_start={v!r}, collection={settings.collection!r}'
+        )
+    return slots, problems

@@ -1,0 +1,455 @@
+"""Estimator and `MonitoredTrainingSession` integration: `WarmStartHook`.
+
+`WarmStartHook` is a `tf.compat.v1.train.SessionRunHook`, so it works with
+`tf.estimator` (TensorFlow <= 2.15 with tensorflow-estimator) and with a plain
+`tf.compat.v1.train.MonitoredTrainingSession` on any TensorFlow 2 release.
+`with_warm_start` and `warm_started_estimator` put it into an Estimator, where
+it replaces `warm_start_from=`; they import `tf.estimator` only when called.
+
+A warm start never overwrites a model that resumes from its own checkpoint:
+the hook overrides variable initializers, and a session runs initializers
+only when it restores no checkpoint (TensorFlow issue #18696 is about code
+that assigns instead).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
+
+import tensorflow as tf
+from absl import logging
+
+from warm_start_hooks import _api
+from warm_start_hooks import _apply
+from warm_start_hooks import _errors
+from warm_start_hooks import _plan
+from warm_start_hooks import _provenance
+from warm_start_hooks import _report
+from warm_start_hooks import _settings
+
+# tf.estimator.ModeKeys values, spelled out so this module imports without tf.estimator.
+TRAIN = 'train'
+EVAL = 'eval'
+PREDICT = 'infer'
+_SPEC_HOOKS = {TRAIN: 'training_hooks', EVAL: 'evaluation_hooks', PREDICT: 'prediction_hooks'}
+
+_NOT_RUN = (
+    'the session restored a checkpoint, so the warm-start initializers did not run and the '
+    'restored values were kept (the model resumed from its own checkpoint; on a non-chief '
+    'worker, the chief initialized the variables)'
+)
+
+
+class WarmStartHook(tf.compat.v1.train.SessionRunHook):
+    """Warm-starts a graph-mode model when its session is created.
+
+    In `begin()`, after the model is built and before the `Scaffold` is
+    finalized, the hook plans the warm start (every problem is raised at once
+    as a `WarmStartError`, before a session exists and with nothing changed)
+    and overrides the initializers of the selected variables. A session runs
+    those initializers only when it restores no checkpoint, so a model that
+    resumes from its own checkpoint keeps its values, as with Estimator's
+    `warm_start_from`. `self.report` then says what happened; it is logged
+    once per run.
+
+    Whether the warm start ran is found out, not guessed: `begin()` adds an
+    unsaved marker variable whose initializer runs together with the
+    overridden initializers, and `after_create_session()` checks whether the
+    marker was initialized. When `model_dir` is given and already holds a
+    checkpoint in `begin()`, the warm start is not planned at all (as
+    Estimator does), so a resumed run does not need the source checkpoint.
+
+    With an Estimator, the hook also works in `evaluate(hooks=...)` and
+    `predict(hooks=...)`: as with `warm_start_from`, those warm-start only when
+    no checkpoint is restored (a model directory without checkpoints, and no
+    `checkpoint_path`). Every call builds a new graph, so one hook instance
+    may be reused; `report` describes the latest run.
+
+    Args:
+      settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
+        dict of `WarmStartSettings` fields, or a checkpoint path (warm-start
+        every trainable variable).
+      model_dir: Keyword-only. The directory the session restores the model
+        from (the Estimator's `model_dir`, `MonitoredTrainingSession`'s
+        `checkpoint_dir`). If it holds a checkpoint in `begin()`, nothing is
+        planned and the report names that checkpoint. Defaults to `None`.
+      log_report: Keyword-only. Log the report through absl logging.
+        Defaults to `True`.
+
+    Raises:
+      WarmStartError: The settings are invalid (listing every problem).
+
+    Example:
+      ```python
+      import numpy as np
+      import tensorflow as tf
+      import warm_start_hooks
+
+      with tf.Graph().as_default():
+          w = tf.compat.v1.get_variable('w', [2], initializer=tf.ones_initializer())
+          tf.compat.v1.train.get_or_create_global_step()
+          with tf.compat.v1.Session() as sess:
+              sess.run(tf.compat.v1.global_variables_initializer())
+              tf.compat.v1.train.Saver().save(sess, '/tmp/source/model.ckpt')
+
+      with tf.Graph().as_default():
+          w = tf.compat.v1.get_variable('w', [2], initializer=tf.zeros_initializer())
+          tf.compat.v1.train.get_or_create_global_step()
+          hook = warm_start_hooks.WarmStartHook('/tmp/source')
+          with tf.compat.v1.train.MonitoredTrainingSession(
+              checkpoint_dir='/tmp/new_model', hooks=[hook]) as sess:
+              np.testing.assert_array_equal(sess.run(w), [1.0, 1.0])
+      print(hook.report.summary())
+      ```
+    """
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        model_dir: str | os.PathLike | None = None,
+        log_report: bool = True,
+    ):
+        problems = []
+        self._settings = None
+        try:
+            self._settings = _settings.coerce_settings(settings)
+        except _errors.WarmStartError as e:
+            problems.extend(e.problems)
+        if self._settings is not None:
+            problems.extend(self._settings.problems())
+        if model_dir is not None and (
+            not isinstance(model_dir, (str, os.PathLike)) or not os.fspath(model_dir)
+        ):
+            problems.append(
+                'model_dir must be a non-empty directory path or None. '
+                f'Received: model_dir={model_dir!r}'
+            )
+        if not isinstance(log_report, bool):
+            problems.append(
+                f'log_report must be True or False. Received: log_report={log_report!r}'
+            )
+        _errors.raise_if_problems(problems, 'WarmStartHook')
+        self._model_dir = None if model_dir is None else os.fspath(model_dir)
+        self._log_report = log_report
+        self.report: _report.WarmStartReport | None = None
+        self._reset()
+
+    @property
+    def settings(self) -> _settings.WarmStartSettings:
+        """The settings, as `WarmStartSettings`."""
+        return self._settings
+
+    def _reset(self) -> None:
+        self._plan = None
+        self._own_checkpoint = None
+        self._applied_check = None
+        self._seconds = 0.0
+        self._decided = False
+
+    def begin(self) -> None:
+        """Plans the warm start and overrides initializers; raises `WarmStartError`."""
+        self._reset()
+        self.report = None
+        start = time.perf_counter()
+        if self._model_dir is not None:
+            self._own_checkpoint = tf.train.latest_checkpoint(self._model_dir)
+            if self._own_checkpoint:
+                return
+        plan = _api.make_plan(self._settings)
+        if not plan.graph:
+            raise _errors.WarmStartError(
+                [
+                    'WarmStartHook runs in graph mode (Estimator, MonitoredTrainingSession); '
+                    'the variables it found are eager. Use warm_start_hooks.warm_start(..., '
+                    'variables=model) or WarmStartCallback for Keras. '
+                    f'Received: settings={self._settings.ckpt_to_initialize_from!r}'
+                ],
+                'WarmStartHook',
+            )
+        _apply.apply(plan)
+        self._applied_check = _add_marker(plan)
+        self._plan = plan
+        self._seconds = time.perf_counter() - start
+
+    def after_create_session(self, session: tf.compat.v1.Session, coord: Any) -> None:
+        """Records in `report` whether the warm start ran, and logs it once."""
+        del coord  # Unused.
+        if self._decided:
+            return  # A recovered session; the first one decided.
+        self._decided = True
+        source = os.fspath(self._settings.ckpt_to_initialize_from)
+        if self._own_checkpoint:
+            self.report = _report.WarmStartReport.skipped(
+                source, f'the model restored its own checkpoint {self._own_checkpoint}'
+            )
+        elif self._plan is not None:
+            ran = self._applied_check is None or bool(session.run(self._applied_check))
+            if ran:
+                self.report = _report.WarmStartReport.from_plan(
+                    self._plan, applied=True, seconds=self._seconds
+                )
+                if self._settings.provenance_dir:
+                    _provenance.write(
+                        self._settings.provenance_dir,
+                        self.report,
+                        self._plan.source.fingerprint(),
+                    )
+            else:
+                self.report = _report.WarmStartReport.skipped(self._plan.source.prefix, _NOT_RUN)
+        if self._log_report and self.report is not None:
+            self.report.log()
+
+
+def _add_marker(plan: _plan.Plan) -> tf.Tensor | None:
+    """Ties an unsaved marker variable to the overridden initializers.
+
+    Returns a tensor that is true in a session exactly when those
+    initializers ran, or None when no variable is changed.
+    """
+    parts = [
+        part
+        for entry in plan.entries
+        if entry.action != _plan.SKIP
+        for part in plan.targets[entry.name].parts
+    ]
+    if not parts:
+        return None
+    first = parts[0].variable
+    with first.graph.as_default(), tf.compat.v1.colocate_with(first):
+        # In no collection: never saved, restored or checked by a Scaffold.
+        marker = tf.compat.v1.Variable(
+            1.0, trainable=False, collections=[], name='warm_start_applied', use_resource=True
+        )
+        check = tf.compat.v1.is_variable_initialized(marker)
+    for part in parts:
+        variable = part.variable
+        with first.graph.as_default():
+            variable._initializer_op = tf.group(  # pylint: disable=protected-access
+                variable.initializer, marker.initializer
+            )
+    return check
+
+
+# ---- Estimator helpers -----------------------------------------------------
+
+
+def _tf_estimator(received: str) -> Any:
+    """Returns `tf.estimator`, or raises `FrameworkMissingError`."""
+    try:
+        module = tf.estimator
+        module.Estimator  # noqa: B018  (the lazy loader imports here)
+    except (AttributeError, ImportError):
+        raise _errors.FrameworkMissingError(
+            'tf.estimator needs TensorFlow <= 2.15 and tensorflow-estimator; found TensorFlow '
+            f'{tf.__version__} without it. Use WarmStartHook with '
+            'tf.compat.v1.train.MonitoredTrainingSession, or WarmStartCallback for Keras. '
+            f'Received: {received}'
+        ) from None
+    return module
+
+
+def _check_modes(modes: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
+    if isinstance(modes, str):
+        modes = (modes,)
+    modes = tuple(modes)
+    bad = [m for m in modes if m not in _SPEC_HOOKS]
+    if bad or not modes:
+        return modes, [
+            "modes must hold tf.estimator.ModeKeys values ('train', 'eval', 'infer'). "
+            f'Received: modes={modes!r}'
+        ]
+    return modes, []
+
+
+class WarmStartModelFn:
+    """An Estimator `model_fn` that adds a `WarmStartHook` to its `EstimatorSpec`.
+
+    Made by `with_warm_start`. It takes the arguments an Estimator passes
+    (`features`, `labels`, `mode`, `params`, `config`) and gives the wrapped
+    `model_fn` those that it accepts.
+
+    Attributes:
+      model_fn: The wrapped `model_fn`.
+      settings: The `WarmStartSettings`.
+      modes: The modes whose spec gets the hook.
+    """
+
+    def __init__(
+        self,
+        model_fn: Callable[..., Any],
+        settings: _settings.WarmStartSettings,
+        modes: tuple[str, ...],
+        log_report: bool,
+    ):
+        self.model_fn = model_fn
+        self.settings = settings
+        self.modes = modes
+        self._log_report = log_report
+        self._args = set(inspect.signature(model_fn).parameters)
+        self._last_hook: WarmStartHook | None = None
+
+    @property
+    def report(self) -> _report.WarmStartReport | None:
+        """The report of the latest session that used this `model_fn`."""
+        return None if self._last_hook is None else self._last_hook.report
+
+    def __call__(self, features, labels, mode, params, config):
+        kwargs = {}
+        if 'labels' in self._args:
+            kwargs['labels'] = labels
+        elif labels is not None:
+            raise ValueError('model_fn does not take labels, but input_fn returns labels.')
+        for name, value in (('mode', mode), ('params', params), ('config', config)):
+            if name in self._args:
+                kwargs[name] = value
+        spec = self.model_fn(features=features, **kwargs)
+        if mode not in self.modes:
+            return spec
+        model_dir = getattr(config, 'model_dir', None)
+        hook = WarmStartHook(self.settings, model_dir=model_dir, log_report=self._log_report)
+        self._last_hook = hook
+        field = _SPEC_HOOKS[mode]
+        return spec._replace(**{field: (*(getattr(spec, field) or ()), hook)})
+
+
+def with_warm_start(
+    model_fn: Callable[..., Any],
+    settings: Any,
+    *,
+    modes: Iterable[str] = (TRAIN, EVAL, PREDICT),
+    log_report: bool = True,
+) -> WarmStartModelFn:
+    """Wraps an Estimator `model_fn` so that it warm-starts through `WarmStartHook`.
+
+    `tf.estimator.Estimator(with_warm_start(model_fn, ws), model_dir)` does
+    what `tf.estimator.Estimator(model_fn, model_dir, warm_start_from=ws)`
+    does: `train`, `evaluate` and `predict` warm-start when they restore no
+    checkpoint, and a model that resumes from its own checkpoint keeps it.
+    Every option of `WarmStartSettings` is available, and every problem is
+    reported before the session starts.
+
+    Args:
+      model_fn: An Estimator `model_fn`.
+      settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
+        dict of fields or a checkpoint path.
+      modes: Keyword-only. The `tf.estimator.ModeKeys` that warm-start.
+        Defaults to `('train', 'eval', 'infer')`, as `warm_start_from`.
+      log_report: Keyword-only. Log each run's report. Defaults to `True`.
+
+    Returns:
+      A `WarmStartModelFn`; its `report` is the latest run's report.
+
+    Raises:
+      FrameworkMissingError: `tf.estimator` is not available.
+      WarmStartError: The settings or modes are invalid (all problems listed).
+
+    Example:
+      ```python
+      ws = warm_start_hooks.WarmStartSettings('/tmp/old_model', vars_to_warm_start='.*dense.*')
+      estimator = tf.estimator.Estimator(
+          warm_start_hooks.estimator.with_warm_start(my_model_fn, ws), model_dir='/tmp/new')
+      estimator.train(input_fn, max_steps=100)
+      ```
+    """
+    _tf_estimator(f'model_fn={getattr(model_fn, "__name__", type(model_fn).__name__)}')
+    problems = []
+    if not callable(model_fn):
+        problems.append(f'model_fn must be callable. Received: model_fn={model_fn!r}')
+    modes, mode_problems = _check_modes(modes)
+    problems.extend(mode_problems)
+    try:
+        hook = WarmStartHook(settings, log_report=log_report)
+    except _errors.WarmStartError as e:
+        problems.extend(e.problems)
+        hook = None
+    _errors.raise_if_problems(problems, 'with_warm_start')
+    return WarmStartModelFn(model_fn, hook.settings, modes, log_report)
+
+
+def warm_started_estimator(
+    estimator: Any,
+    settings: Any,
+    *,
+    modes: Iterable[str] = (TRAIN, EVAL, PREDICT),
+    log_report: bool = True,
+) -> Any:
+    """Returns an Estimator that is `estimator` warm-started from `settings`.
+
+    The canonical replacement for `warm_start_from=`, for canned Estimators
+    (`DNNClassifier`, `LinearClassifier`, `DNNLinearCombinedClassifier`, ...)
+    and custom ones alike: build the Estimator without `warm_start_from`, then
+    wrap it. The result is a `tf.estimator.Estimator` with the same
+    `model_fn`, `model_dir`, `config` and `params`, whose `EstimatorSpec`s
+    carry a `WarmStartHook` (see `with_warm_start`). It is not an instance of
+    the canned class, but trains, evaluates, predicts and exports the same.
+
+    Args:
+      estimator: A `tf.estimator.Estimator` built without `warm_start_from`.
+      settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
+        dict of fields or a checkpoint path.
+      modes: Keyword-only. The `tf.estimator.ModeKeys` that warm-start.
+        Defaults to `('train', 'eval', 'infer')`, as `warm_start_from`.
+      log_report: Keyword-only. Log each run's report. Defaults to `True`.
+
+    Returns:
+      A `tf.estimator.Estimator`.
+
+    Raises:
+      FrameworkMissingError: `tf.estimator` is not available.
+      WarmStartError: Invalid settings, or `estimator` is not an Estimator or
+        already has `warm_start_from` (all problems listed).
+
+    Example:
+      ```python
+      ws = warm_start_hooks.WarmStartSettings(
+          '/tmp/old_model',
+          vars_to_warm_start='.*',
+          var_name_to_vocab_info={
+              'dnn/input_from_feature_columns/input_layer/occupation_embedding/'
+              'embedding_weights': warm_start_hooks.VocabInfo(
+                  'new_vocab.txt', 3, 0, 'old_vocab.txt')})
+      classifier = warm_start_hooks.estimator.warm_started_estimator(
+          tf.estimator.DNNClassifier(
+              hidden_units=[8], feature_columns=columns, model_dir='/tmp/new'),
+          ws)
+      classifier.train(input_fn, max_steps=100)
+      ```
+    """
+    module = _tf_estimator(f'estimator={type(estimator).__name__}')
+    problems = []
+    v1 = tf.compat.v1.estimator.Estimator
+    if isinstance(estimator, module.Estimator):
+        cls = module.Estimator
+    elif isinstance(estimator, v1):
+        cls = v1
+    else:
+        cls = None
+        problems.append(
+            'estimator must be a tf.estimator.Estimator (canned or custom). '
+            f'Received: estimator={type(estimator).__name__}'
+        )
+    # Estimator keeps warm_start_from here; two warm starts would race.
+    if cls is not None and getattr(estimator, '_warm_start_settings', None) is not None:
+        problems.append(
+            'estimator already has warm_start_from; it would warm-start a second time. Build '
+            'it without warm_start_from and pass those settings here. Received: '
+            f'warm_start_from={estimator._warm_start_settings!r}'  # pylint: disable=protected-access
+        )
+    try:
+        model_fn = with_warm_start(
+            estimator.model_fn if cls is not None else (lambda features: None),
+            settings,
+            modes=modes,
+            log_report=log_report,
+        )
+    except _errors.WarmStartError as e:
+        problems.extend(e.problems)
+    _errors.raise_if_problems(problems, 'warm_started_estimator')
+    logging.info('Warm-starting %s through WarmStartHook.', type(estimator).__name__)
+    return cls(model_fn=model_fn, config=estimator.config, params=estimator.params or None)
