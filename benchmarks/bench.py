@@ -50,6 +50,7 @@ flags.DEFINE_list(
     'cases', [], 'Cases to run (default: all): vocab_pN, small_vars, memory_bound, '
     'eager_embedding. `vocab` selects every vocab_pN.'
 )
+flags.DEFINE_list('contenders', [], 'Contenders to run (default: all of each case).')
 flags.DEFINE_string('json_out', None, 'Write all figures to this JSON file.')
 flags.DEFINE_string('workdir', None, 'Where checkpoints are written (default: a temp dir).')
 flags.DEFINE_integer('vocab_rows', 1_000_000, 'Vocabulary size (rows) of the remapped embeddings.')
@@ -395,6 +396,11 @@ def _figures(t0, t1, t2, peak, nbytes, checksum) -> dict:
 
 
 def _contenders(case: str, cfg) -> list[str]:
+    every = _all_contenders(case, cfg)
+    return [c for c in every if c in FLAGS.contenders] if FLAGS.contenders else every
+
+
+def _all_contenders(case: str, cfg) -> list[str]:
     if case.startswith('vocab_p'):
         extra = ['ours_tf_ops'] if cfg['tf_ops'] else []
         return ['ours', *extra, 'tf_warm_start', 'restore']

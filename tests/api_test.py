@@ -20,7 +20,8 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from absl.testing import absltest, parameterized
+from absl.testing import absltest
+from absl.testing import parameterized
 
 import warm_start_hooks as wsh
 
@@ -353,7 +354,9 @@ class WarmStartVarTest(_DiffTestCase):
             w = build()['w']
             with self.assertRaises(TypeError):
                 v1.train.init_from_checkpoint(ckpt, {'fruit_weights': w})
-        got = run_graph(build, lambda vs: wsh.init_from_checkpoint(ckpt, {'fruit_weights': vs['w']}))
+        got = run_graph(
+            build, lambda vs: wsh.init_from_checkpoint(ckpt, {'fruit_weights': vs['w']})
+        )
         self.assertValues(got, {'w': Parts(FRUITS[:2], FRUITS[2:])})
 
 
@@ -741,9 +744,7 @@ class WarmStartColumnsTest(_DiffTestCase):
             'linear_model/sc_keys/weights': rng.uniform(size=[4, 1]).astype(np.float32),
             'linear_model/sc_vocab/weights': np.ones([4, 1], np.float32),
             'linear_model/real_bucketized/weights': rng.normal(size=[5, 1]).astype(np.float32),
-            'linear_model/sc_keys_X_sc_vocab/weights': rng.uniform(size=[20, 1]).astype(
-                np.float32
-            ),
+            'linear_model/sc_keys_X_sc_vocab/weights': rng.uniform(size=[20, 1]).astype(np.float32),
             'linear_model/bias_weights': rng.uniform(size=[1]).astype(np.float32),
         }
         save_checkpoint(d, values)
@@ -787,9 +788,7 @@ class WarmStartColumnsTest(_DiffTestCase):
             }
 
         settings = dict(
-            var_name_to_vocab_info={
-                'linear_model/sc_vocab/weights': wsh.VocabInfo(new, 6, 0, old)
-            },
+            var_name_to_vocab_info={'linear_model/sc_vocab/weights': wsh.VocabInfo(new, 6, 0, old)},
             var_name_to_prev_var_name={'linear_model/sc_keys/weights': 'some_other_name'},
         )
         settings.update(args)
@@ -863,7 +862,9 @@ class WarmStartColumnsTest(_DiffTestCase):
         def build():
             out = {'emb': _var(emb_name, [6, 2], None, _min2)}
             if linear:
-                out['weights'] = _var('linear_model/sc_vocab_embedding/weights', [2, 1], None, _min2)
+                out['weights'] = _var(
+                    'linear_model/sc_vocab_embedding/weights', [2, 1], None, _min2
+                )
                 out['bias'] = _var('linear_model/bias_weights', [1], None, _min2)
             return out
 
@@ -895,7 +896,9 @@ class WarmStartPartitionsTest(_DiffTestCase):
     @parameterized.named_parameters(*[(f'old{o}_new{n}', o, n) for o, n in PART_COMBOS])
     def test_copy(self, old_parts, new_parts):
         value = np.arange(12, dtype=np.float32).reshape(6, 2)
-        d = save_checkpoint(self.create_tempdir().full_path, {'w': value}, _rows_partitioner(old_parts))
+        d = save_checkpoint(
+            self.create_tempdir().full_path, {'w': value}, _rows_partitioner(old_parts)
+        )
         got = self.assertWarmStartSameAsTf(
             lambda: {'w': _var('w', [6, 2], None, _rows_partitioner(new_parts))}, d, {'w': value}
         )
@@ -930,21 +933,25 @@ class WarmStartPartitionsTest(_DiffTestCase):
         )
         self.assertLen(got['w'], new_parts)
 
-    def test_part_names_in_assignment_map(self):
-        # '<var>/part_<n>' names one partition as a variable of its own.
+    @parameterized.named_parameters(('name', False), ('object', True))
+    def test_one_partition_in_assignment_map(self, as_object):
+        # '<var>/part_<n>', or the part itself, is a variable of its own: it takes
+        # a whole tensor of its shape.
         d = save_checkpoint(
             self.create_tempdir().full_path, {'small': [[7.0], [8.0]], 'full': FRUITS}
         )
-        self.assertInitSameAsTf(
-            lambda: {'p': _var('p', [4, 1], None, _rows_partitioner(2))},
-            d,
-            {'small': 'p/part_1'},
-            {'p': Parts([[0], [0]], [[7], [8]])},
-        )
+
+        def build():
+            return {'p': _var('p', [4, 1], None, _rows_partitioner(2))}
+
+        def mapping(key):
+            return lambda vs: {key: _parts(vs['p'])[1] if as_object else 'p/part_1'}
+
+        self.assertInitSameAsTf(build, d, mapping('small'), {'p': Parts([[0], [0]], [[7], [8]])})
         self.assertBothRaise(
-            lambda: {'p': _var('p', [4, 1], None, _rows_partitioner(2))},
-            lambda vs: v1.train.init_from_checkpoint(d, {'full': 'p/part_1'}),
-            lambda vs: wsh.init_from_checkpoint(d, {'full': 'p/part_1'}),
+            build,
+            lambda vs: v1.train.init_from_checkpoint(d, mapping('full')(vs)),
+            lambda vs: wsh.init_from_checkpoint(d, mapping('full')(vs)),
             ValueError,
             "doesn't match with shape of tensor full",
             r"'p/part_1' has shape \[2, 1\] but checkpoint tensor 'full' has shape \[4, 1\]",
@@ -998,7 +1005,9 @@ class BackupInitializerTest(_DiffTestCase):
     def test_glorot_eager(self, backend):
         d, old, new, present, missing = self._fixture()
         e = tf.Variable(tf.zeros([6, 4]), name='e')
-        info = wsh.VocabInfo(new, 6, 0, old, backup_initializer=tf.keras.initializers.GlorotUniform())
+        info = wsh.VocabInfo(
+            new, 6, 0, old, backup_initializer=tf.keras.initializers.GlorotUniform()
+        )
         report = wsh.warm_start(
             d, var_name_to_vocab_info={'e': info}, variables=[e], remap_backend=backend
         )
@@ -1023,7 +1032,9 @@ class VocabAxis1OldVocabSizeTest(_DiffTestCase):
 
         want_tf = run_graph(
             build,
-            lambda vs: v1.train.warm_start(d, var_name_to_vocab_info={'layer': tf_vocab_info(info)}),
+            lambda vs: v1.train.warm_start(
+                d, var_name_to_vocab_info={'layer': tf_vocab_info(info)}
+            ),
         )
         np.testing.assert_array_equal(want_tf['layer'][0], FRUIT_LAYER_REMAPPED)
         got = run_graph(
@@ -1111,7 +1122,9 @@ class EagerTest(parameterized.TestCase):
         old = write_vocab(d, 'old', OLD_FRUITS)
         new = write_vocab(d, 'new', NEW_FRUITS)
         kernel = np.arange(8, dtype=np.float32).reshape(4, 2)
-        save_checkpoint(d, {'emb/embeddings': FRUITS, 'dense/kernel': kernel, 'old_bias': [1.0, 2.0]})
+        save_checkpoint(
+            d, {'emb/embeddings': FRUITS, 'dense/kernel': kernel, 'old_bias': [1.0, 2.0]}
+        )
         emb = keras.layers.Embedding(5, 1, name='emb')
         emb.build((None,))
         dense = keras.layers.Dense(2, name='dense')
@@ -1283,25 +1296,62 @@ class InitFromCheckpointTest(_DiffTestCase):
             return {'my1': _var('some_scope/my1', [100, 100], init, partitioner)}
 
         self.assertInitSameAsTf(
-            build, d, lambda vs: {'scope/var1': _parts(vs['my1'])}, {'my1': Parts(*np.split(value, 5))}
+            build,
+            d,
+            lambda vs: {'scope/var1': _parts(vs['my1'])},
+            {'my1': Parts(*np.split(value, 5))},
         )
 
     @parameterized.named_parameters(
-        ('a_no_dir', 'no_dir', {'var1': 'some_scope/my1'}, tf.errors.OpError,
-         'Failed to find any matching files', 'No checkpoint found at'),
-        ('b_no_tensor', None, {'no_var': 'some_scope/my1'}, ValueError,
-         'Tensor no_var is not found', r"variable 'some_scope/my1': tensor 'no_var' is not in"),
-        ('c_no_variable', None, {'var3': 'some_scope/no_var'}, ValueError,
-         'Assignment map with scope only name', r"'some_scope/no_var', which names no variable"),
-        ('d_shape', None, {'var1': 'some_scope/my1'}, ValueError,
-         r"Shape of variable some_scope/my1.* doesn't match",
-         r"'some_scope/my1' has shape \[10, 10\] but checkpoint tensor 'var1' has shape \[1, 10\]"),
-        ('e_scope_missing', None, {'useful_scope/': 'some_scope/'}, ValueError,
-         r'Tensor useful_scope/my1 \(my1 in useful_scope/\) is not found',
-         r"(?s)'useful_scope/my1', which is not in.*'useful_scope/my2', which is not in"),
-        ('f_scope_key', None, {'useful_scope': 'some_scope/'}, ValueError,
-         'Should be .scope/.: .other_scope/.',
-         "A scope mapping must map a scope to a scope"),
+        (
+            'a_no_dir',
+            'no_dir',
+            {'var1': 'some_scope/my1'},
+            tf.errors.OpError,
+            'Failed to find any matching files',
+            'No checkpoint found at',
+        ),
+        (
+            'b_no_tensor',
+            None,
+            {'no_var': 'some_scope/my1'},
+            ValueError,
+            'Tensor no_var is not found',
+            r"variable 'some_scope/my1': tensor 'no_var' is not in",
+        ),
+        (
+            'c_no_variable',
+            None,
+            {'var3': 'some_scope/no_var'},
+            ValueError,
+            'Assignment map with scope only name',
+            r"'some_scope/no_var', which names no variable",
+        ),
+        (
+            'd_shape',
+            None,
+            {'var1': 'some_scope/my1'},
+            ValueError,
+            r"Shape of variable some_scope/my1.* doesn't match",
+            r"'some_scope/my1' has shape \[10, 10\] but checkpoint tensor 'var1' has "
+            r'shape \[1, 10\]',
+        ),
+        (
+            'e_scope_missing',
+            None,
+            {'useful_scope/': 'some_scope/'},
+            ValueError,
+            r'Tensor useful_scope/my1 \(my1 in useful_scope/\) is not found',
+            r"(?s)'useful_scope/my1', which is not in.*'useful_scope/my2', which is not in",
+        ),
+        (
+            'f_scope_key',
+            None,
+            {'useful_scope': 'some_scope/'},
+            ValueError,
+            'Should be .scope/.: .other_scope/.',
+            'A scope mapping must map a scope to a scope',
+        ),
     )
     def test_tf44_init_from_checkpoint_missing(
         self, ckpt, assignment_map, tf_error, tf_regex, our_regex
@@ -1330,11 +1380,14 @@ class InitFromCheckpointTest(_DiffTestCase):
                 with tf.name_scope('init_from_checkpoint'):
                     init(self.ckpt, {'var1': my1})
                 added = [
-                    op for op in graph.get_operations() if op.name.startswith('init_from_checkpoint/')
+                    op
+                    for op in graph.get_operations()
+                    if op.name.startswith('init_from_checkpoint/')
                 ]
                 self.assertNotEmpty(added)
                 self.assertContainsSubset(
-                    {op.type for op in added}, {'Const', 'RestoreV2', 'AssignVariableOp', 'Identity'}
+                    {op.type for op in added},
+                    {'Const', 'RestoreV2', 'AssignVariableOp', 'Identity'},
                 )
                 with v1.Session() as sess:
                     sess.run(v1.global_variables_initializer())
@@ -1379,7 +1432,8 @@ class PlanTest(_DiffTestCase):
         self.assertSameAsTf(
             build,
             lambda vs: v1.train.warm_start(
-                d, var_name_to_vocab_info={'emb': tf_vocab_info(settings.vocab_infos['emb'])},
+                d,
+                var_name_to_vocab_info={'emb': tf_vocab_info(settings.vocab_infos['emb'])},
                 var_name_to_prev_var_name={'w': 'prev_w'},
             ),
             lambda vs: wsh.warm_start(settings),

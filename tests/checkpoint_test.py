@@ -491,8 +491,8 @@ class CheckpointSourceScenarioTest(parameterized.TestCase):
         src = _checkpoint.CheckpointSource(self.dir)
         self.assertEqual(src.prefix, prefix)
         shards = _checkpoint.data_files(src.prefix)
-        self.assertLen(shards, 2)
-        self.assertEqual({n for _, _, n in shards}, {2})
+        self.assertLen(shards, 3)  # One per device: global_step, v1, v2.
+        self.assertEqual({n for _, _, n in shards}, {3})
         self.assertEqual(src.keys, ['global_step', 'v1', 'v2'])
         self.assertEqual((src.read('v1'), src.read('v2')), (10.0, 20.0))
         # The fingerprint covers every shard.
@@ -529,9 +529,13 @@ class CheckpointSourceScenarioTest(parameterized.TestCase):
                         sess, os.path.join(self.dir, 'model'), global_step=step
                     )
 
+        from tensorflow.python.training import checkpoint_utils  # Not in the public API.
+
         first = save(0, 1.0)
         self.assertIsNone(
-            tf.train.wait_for_new_checkpoint(self.dir, first, seconds_to_sleep=0.01, timeout=0.02)
+            checkpoint_utils.wait_for_new_checkpoint(
+                self.dir, first, seconds_to_sleep=0.01, timeout=0.02
+            )
         )
         src = _checkpoint.CheckpointSource(self.dir)
         second = save(1, 2.0)

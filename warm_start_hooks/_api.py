@@ -82,6 +82,8 @@ def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _rep
     """Applies a plan made by `make_plan`; returns the report."""
     start = time.perf_counter() if start is None else start
     _apply.apply(p)
+    if not p.graph:
+        _mark_applied(p)
     report = _report.WarmStartReport.from_plan(
         p, applied=True, seconds=time.perf_counter() - start
     )
@@ -90,6 +92,31 @@ def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _rep
     if log:
         report.log()
     return report
+
+
+# Attribute set on each variable an eager warm start assigned: the source prefix.
+_MARK = '_warm_start_hooks_source'
+
+
+def _mark_applied(p: _plan.Plan) -> None:
+    for entry in p.entries:
+        if entry.action == _plan.SKIP:
+            continue
+        for part in p.targets[entry.name].parts:
+            try:
+                setattr(part.variable, _MARK, p.source.prefix)
+            except (AttributeError, TypeError):
+                pass  # A variable type that takes no attributes is simply not marked.
+
+
+def warm_started_from(variable: Any) -> str | None:
+    """The checkpoint an eager warm start assigned `variable` from, or None.
+
+    Integrations use it to leave a model alone that was already warm-started
+    (by `warm_start(variables=...)` or a Keras callback) instead of
+    overwriting what was done since.
+    """
+    return getattr(variable, _MARK, None)
 
 
 def warm_start(
@@ -222,7 +249,8 @@ def _resolve_item(ckpt_name, current, pool, source):
     if _variables.is_variable(current) and getattr(current, '_save_slice_info', None):
         # One partition given alone is a variable of its own, as in TensorFlow:
         # it takes a whole tensor of its own shape.
-        return [(_standalone_part(_variables.variable_name(current), current), ckpt_name)], []
+        name = _names.strip_output_suffix(current.name)
+        return [(_standalone_part(name, current), ckpt_name)], []
     if (
         _variables.is_variable(current)
         or _variables._is_group(current)

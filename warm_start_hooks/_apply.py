@@ -134,39 +134,40 @@ def apply_eager(plan: _plan.Plan) -> None:
             'No variable was changed. This is a bug; please report it with the plan. '
             f'Received: prefix={plan.source.prefix!r}'
         )
-    for i, (part, value) in enumerate(values):
-        try:
-            part.variable.assign(value)
-        except Exception as e:  # pylint: disable=broad-except
-            done = sorted({_variables.variable_name(p.variable) for p, _ in values[:i]})
-            raise _errors.ApplyError(
-                f'Assigning {_variables.variable_name(part.variable)!r} failed: '
-                f'{type(e).__name__}: {_errors.first_line(e)}. {i} of {len(values)} parts '
-                f'were already assigned ({done[:10]}); re-create the model before retrying. '
-                f'Received: prefix={plan.source.prefix!r}'
-            ) from e
-    for part, _ in values:
-        _mark(part.variable, plan.source.prefix)
+    _assign_all(plan, values)
 
 
-# Attribute set on a variable that an eager warm start assigned: the source prefix.
-_MARK = '_warm_start_hooks_source'
-
-
-def _mark(variable, prefix: str) -> None:
+def _assign_all(plan, values):
+    """Assigns every value; if one assign fails, restores those already assigned."""
+    done = []
     try:
-        setattr(variable, _MARK, prefix)
-    except (AttributeError, TypeError):
-        pass  # A variable type that takes no attributes is simply not marked.
-
-
-def warm_started_from(variable) -> str | None:
-    """The checkpoint an eager warm start assigned `variable` from, or None.
-
-    Integrations use it to leave a model alone that was already warm-started
-    (by `warm_start(variables=...)` or a callback) instead of overwriting it.
-    """
-    return getattr(variable, _MARK, None)
+        for i, (part, value) in enumerate(values):
+            old = np.array(_read_variable(part.variable))
+            part.variable.assign(value)
+            done.append((part, old))
+            values[i] = None  # The old value is kept instead: memory stays level.
+    except Exception as e:  # pylint: disable=broad-except
+        failed = _variables.variable_name(values[len(done)][0].variable)
+        not_restored = []
+        for part, old in reversed(done):
+            try:
+                part.variable.assign(old)
+            except Exception:  # pylint: disable=broad-except
+                not_restored.append(_variables.variable_name(part.variable))
+        if not_restored:
+            state = (
+                f'{len(not_restored)} part(s) already assigned could not be restored: '
+                f'{sorted(set(not_restored))[:10]}; re-create the model before retrying.'
+            )
+        else:
+            state = (
+                f'The {len(done)} part(s) assigned before it were restored: no variable '
+                'was changed.'
+            )
+        raise _errors.ApplyError(
+            f'Assigning {failed!r} failed: {type(e).__name__}: {_errors.first_line(e)}. {state} '
+            f'Received: prefix={plan.source.prefix!r}'
+        ) from e
 
 
 # ---- graph ---------------------------------------------------------------

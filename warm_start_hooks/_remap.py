@@ -16,6 +16,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from warm_start_hooks import _bundle
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
 from warm_start_hooks import _variables
@@ -52,7 +53,7 @@ def gather_rows(
         if hi - lo <= max_rows:
             # One read covers every row needed: one `take`, no sort, no temporary.
             block = read_rows(lo, hi)
-            out = np.empty((len(old_index), ncols), dtype)
+            out = _bundle.empty_aligned((len(old_index), ncols), dtype)
             rows = np.where(valid, old_index - lo, 0)
             if block.dtype == out.dtype:
                 np.take(block, rows, axis=0, out=out, mode='clip')
@@ -62,7 +63,7 @@ def gather_rows(
             if progress is not None:
                 progress(n_valid)
             return out
-    out = np.zeros((len(old_index), ncols), dtype)
+    out = _bundle.empty_aligned((len(old_index), ncols), dtype, zeros=True)
     dst = np.flatnonzero(valid)
     if not len(dst):
         return out
@@ -138,7 +139,7 @@ class Remapper:
             )
         else:
             r0, r1 = part.offset[0], part.offset[0] + part.shape[0]
-            out = np.zeros(part.shape, self.dtype)
+            out = _bundle.empty_aligned(part.shape, self.dtype, zeros=True)
             present = np.flatnonzero(self.index >= 0)
             cols = self.index[present]
             for a in range(r0, r1, self.max_rows):

@@ -90,19 +90,19 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
       import tensorflow as tf
       import warm_start_hooks
 
-      with tf.Graph().as_default():
+      with tf.Graph().as_default():  # An old model, saved in source/.
           w = tf.compat.v1.get_variable('w', [2], initializer=tf.ones_initializer())
-          tf.compat.v1.train.get_or_create_global_step()
           with tf.compat.v1.Session() as sess:
               sess.run(tf.compat.v1.global_variables_initializer())
-              tf.compat.v1.train.Saver().save(sess, '/tmp/source/model.ckpt')
+              tf.compat.v1.train.Saver().save(sess, 'source/model.ckpt')
 
-      with tf.Graph().as_default():
+      with tf.Graph().as_default():  # The new model starts from it.
           w = tf.compat.v1.get_variable('w', [2], initializer=tf.zeros_initializer())
           tf.compat.v1.train.get_or_create_global_step()
-          hook = warm_start_hooks.WarmStartHook('/tmp/source')
+          hook = warm_start_hooks.WarmStartHook('source', model_dir='new_model')
           with tf.compat.v1.train.MonitoredTrainingSession(
-              checkpoint_dir='/tmp/new_model', hooks=[hook]) as sess:
+              checkpoint_dir='new_model', hooks=[hook]
+          ) as sess:
               np.testing.assert_array_equal(sess.run(w), [1.0, 1.0])
       print(hook.report.summary())
       ```
@@ -153,7 +153,12 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         self._decided = False
 
     def begin(self) -> None:
-        """Plans the warm start and overrides initializers; raises `WarmStartError`."""
+        """Plans the warm start and overrides the selected variables' initializers.
+
+        Raises:
+          WarmStartError: Planning found problems (all listed); nothing changed.
+          ApplyError: Building the warm-start ops failed; nothing changed.
+        """
         self._reset()
         self.report = None
         start = time.perf_counter()
@@ -351,10 +356,25 @@ def with_warm_start(
 
     Example:
       ```python
-      ws = warm_start_hooks.WarmStartSettings('/tmp/old_model', vars_to_warm_start='.*dense.*')
-      estimator = tf.estimator.Estimator(
-          warm_start_hooks.estimator.with_warm_start(my_model_fn, ws), model_dir='/tmp/new')
-      estimator.train(input_fn, max_steps=100)
+      import tensorflow as tf  # TensorFlow 2.15 with tensorflow-estimator.
+      import warm_start_hooks.estimator
+
+      def model_fn(features, labels, mode):
+          y = tf.compat.v1.layers.dense(features['x'], 1)
+          loss = tf.compat.v1.losses.mean_squared_error(labels, y)
+          train_op = tf.compat.v1.train.AdamOptimizer().minimize(
+              loss, tf.compat.v1.train.get_global_step())
+          return tf.estimator.EstimatorSpec(mode, {'y': y}, loss, train_op)
+
+      def input_fn():
+          data = ({'x': [[1.0], [2.0]]}, [[1.0], [2.0]])
+          return tf.data.Dataset.from_tensor_slices(data).batch(2).repeat()
+
+      tf.estimator.Estimator(model_fn, 'old_model').train(input_fn, max_steps=5)
+      fn = warm_start_hooks.estimator.with_warm_start(model_fn, 'old_model')
+      estimator = tf.estimator.Estimator(fn, 'new_model')
+      estimator.train(input_fn, max_steps=10)
+      print(fn.report.summary())  # Warm-started 2 variable(s) from old_model/model.ckpt-5 ...
       ```
     """
     _tf_estimator(f'model_fn={getattr(model_fn, "__name__", type(model_fn).__name__)}')
@@ -407,18 +427,42 @@ def warm_started_estimator(
 
     Example:
       ```python
-      ws = warm_start_hooks.WarmStartSettings(
-          '/tmp/old_model',
+      import tensorflow as tf  # TensorFlow 2.15 with tensorflow-estimator.
+      import warm_start_hooks
+      import warm_start_hooks.estimator
+
+      with open('old_vocab.txt', 'w') as f:
+          f.write('doctor\nlawyer\nconsultant\n')
+      with open('new_vocab.txt', 'w') as f:
+          f.write('doctor\nconsultant\nengineer\nlawyer\n')
+
+      def columns(vocab, size):
+          occupation = tf.feature_column.categorical_column_with_vocabulary_file(
+              'occupation', vocab, vocabulary_size=size)
+          return [tf.feature_column.embedding_column(occupation, dimension=4)]
+
+      def input_fn():
+          features = {'occupation': [['doctor'], ['consultant'], ['lawyer']]}
+          return tf.data.Dataset.from_tensor_slices((features, [[0], [1], [1]])).batch(3)
+
+      old = tf.estimator.DNNClassifier([8], columns('old_vocab.txt', 3), model_dir='old_model')
+      old.train(input_fn, max_steps=10)
+
+      embedding = (
+          'dnn/input_from_feature_columns/input_layer/occupation_embedding/embedding_weights')
+      settings = warm_start_hooks.WarmStartSettings(
+          'old_model',
           vars_to_warm_start='.*',
           var_name_to_vocab_info={
-              'dnn/input_from_feature_columns/input_layer/occupation_embedding/'
-              'embedding_weights': warm_start_hooks.VocabInfo(
-                  'new_vocab.txt', 3, 0, 'old_vocab.txt')})
-      classifier = warm_start_hooks.estimator.warm_started_estimator(
-          tf.estimator.DNNClassifier(
-              hidden_units=[8], feature_columns=columns, model_dir='/tmp/new'),
-          ws)
-      classifier.train(input_fn, max_steps=100)
+              embedding: warm_start_hooks.VocabInfo('new_vocab.txt', 4, 0, 'old_vocab.txt')
+          },
+      )
+      new = warm_start_hooks.estimator.warm_started_estimator(
+          tf.estimator.DNNClassifier([8], columns('new_vocab.txt', 4), model_dir='new_model'),
+          settings,
+      )
+      new.train(input_fn, max_steps=20)  # Warm-started from old_model; rows remapped.
+      new.train(input_fn, max_steps=30)  # Resumes from new_model; no second warm start.
       ```
     """
     module = _tf_estimator(f'estimator={type(estimator).__name__}')

@@ -28,7 +28,6 @@ from typing import Any
 import tensorflow as tf
 
 from warm_start_hooks import _api
-from warm_start_hooks import _apply
 from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
@@ -310,7 +309,7 @@ def _warm_started_variable(model: Any) -> tuple[str, str] | None:
     from warm_start_hooks import _variables
 
     for v in model.variables:
-        source = _apply.warm_started_from(v)
+        source = _api.warm_started_from(v)
         if source:
             return _variables.variable_name(v), source
     return None

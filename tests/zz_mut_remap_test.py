@@ -1,0 +1,305 @@
+"""Tests of remapped values (`_remap.py`) against a numpy oracle, TensorFlow, and tf_ops.
+
+Property-based: hypothesis draws old and new vocabularies, sizes, OOV
+buckets, axes, partitionings, fills and memory bounds. The oracle below is
+written from the semantics of `tf.compat.v1.train.warm_start` alone, with no
+code shared with the library.
+"""
+
+import dataclasses
+import os
+import uuid
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest
+from absl.testing import parameterized
+from hypothesis import given, settings, strategies as st
+
+import warm_start_hooks as wsh
+from warm_start_hooks import _remap
+
+tf1 = tf.compat.v1
+
+TOKENS = ('apple', 'banana', 'guava', 'orange', 'kiwi', 'mango', 'fig', 'lime')
+FRESH = -5.0  # The variable's own initial value: never left after a remap.
+FILL = -7.0  # TensorFlow-compatible backup initializer: a constant.
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One drawn remap."""
+
+    old: tuple[str, ...]
+    old_size: int
+    new: tuple[str, ...]  # The whole new vocabulary file.
+    new_size: int
+    oov: int
+    axis: int
+    other: int  # The size of the axis that is not remapped.
+    extra_old: int  # Old rows (or columns) beyond the old vocabulary (old OOV buckets).
+    partitions: int
+    fill: str  # 'zeros', 'constant', 'backup', 'mean' or 'copy'.
+    donor: str | None
+    max_bytes: int | None
+
+    @property
+    def old_used(self):
+        return self.old if self.old_size < 0 else self.old[: self.old_size]
+
+    @property
+    def var_shape(self):
+        n = self.new_size + self.oov
+        return (n, self.other) if self.axis == 0 else (self.other, n)
+
+    @property
+    def old_shape(self):
+        n = len(self.old) + self.extra_old
+        return (n, self.other) if self.axis == 0 else (self.other, n)
+
+    def old_matrix(self):
+        return (np.arange(np.prod(self.old_shape)).reshape(self.old_shape) * 0.5 + 1).astype(
+            np.float32
+        )
+
+
+@st.composite
+def cases(draw, tf_compatible=False):
+    old = tuple(draw(st.permutations(TOKENS)))[: draw(st.integers(1, 6))]
+    new = tuple(draw(st.permutations(TOKENS)))[: draw(st.integers(1, 6))]
+    new_size = draw(st.integers(1, len(new)))
+    axis = draw(st.sampled_from([0, 1]))
+    if tf_compatible and axis == 1:
+        old_size = -1  # TensorFlow ignores old_vocab_size for axis 1.
+    else:
+        old_size = draw(st.sampled_from([-1, *range(1, len(old) + 1)]))
+    oov = draw(st.integers(0, 2))
+    other = draw(st.integers(1, 3))
+    rows = new_size + oov if axis == 0 else other
+    fills = ['zeros', 'constant'] if tf_compatible else ['zeros', 'backup', 'mean', 'copy']
+    fill = draw(st.sampled_from(fills))
+    used = old if old_size < 0 else old[:old_size]
+    return Case(
+        old=old,
+        old_size=old_size,
+        new=new,
+        new_size=new_size,
+        oov=oov,
+        axis=axis,
+        other=other,
+        extra_old=draw(st.integers(0, 2)),
+        partitions=draw(st.integers(1, min(3, rows))),
+        fill=fill,
+        donor=draw(st.sampled_from(used)) if fill == 'copy' else None,
+        max_bytes=draw(st.sampled_from([None, 1, 8, 20])),
+    )
+
+
+def oracle(case):
+    """The remapped matrix, from the definition: copy each found token's row or column."""
+    old = case.old_matrix().astype(np.float64)
+    used = list(case.old)
+    shape = case.var_shape
+    if case.axis == 1:
+        old = old.T  # Work on rows; transpose back at the end.
+        shape = shape[::-1]
+    if case.fill in ('zeros',):
+        out = np.zeros(shape)
+    elif case.fill == 'constant':
+        out = np.full(shape, FILL)
+    elif case.fill == 'backup':
+        full = case.var_shape
+        out = -np.arange(1, np.prod(full) + 1, dtype=np.float64).reshape(full)
+        out = out.T if case.axis == 1 else out
+    elif case.fill == 'mean':
+        out = np.tile(old[: len(used)].mean(axis=0), (shape[0], 1))
+    else:  # 'copy'
+        out = np.tile(old[used.index(case.donor)], (shape[0], 1))
+    for i, token in enumerate(case.new[: case.new_size]):
+        if token in used:
+            out[i] = old[used.index(token)]
+    out = out.T if case.axis == 1 else out
+    return out.astype(np.float32)
+
+
+def backup_initializer(shape, dtype=tf.float32, partition_info=None):
+    """Distinct values -1, -2, ... over the full shape."""
+    del partition_info
+    n = int(np.prod(shape))
+    return tf.reshape(-tf.range(1, n + 1, dtype=dtype), shape)
+
+
+def constant_fill(shape, dtype=tf.float32, partition_info=None):
+    del partition_info
+    return tf.fill(shape, tf.constant(FILL, dtype))
+
+
+class _Files:
+    """Writes each case's checkpoint and vocabularies under one directory."""
+
+    def __init__(self, directory):
+        self.dir = directory
+
+    def write(self, case):
+        d = os.path.join(self.dir, uuid.uuid4().hex)
+        os.makedirs(d)
+        prefix = os.path.join(d, 'model.ckpt-1')
+        tf.raw_ops.SaveV2(
+            prefix=prefix,
+            tensor_names=['emb'],
+            shape_and_slices=[''],
+            tensors=[tf.constant(case.old_matrix())],
+        )
+        paths = []
+        for name, tokens in (('old.txt', case.old), ('new.txt', case.new)):
+            paths.append(os.path.join(d, name))
+            with open(paths[-1], 'w') as f:
+                f.write(''.join(t + '\n' for t in tokens))
+        return prefix, paths[0], paths[1]
+
+
+def our_info(case, old_path, new_path):
+    kwargs = {}
+    if case.fill == 'backup':
+        kwargs['backup_initializer'] = backup_initializer
+    elif case.fill == 'constant':
+        kwargs['backup_initializer'] = constant_fill
+    elif case.fill == 'mean':
+        kwargs['new_row_init'] = 'mean'
+    elif case.fill == 'copy':
+        kwargs['new_row_init'] = ('copy', case.donor)
+    return wsh.VocabInfo(
+        new_path, case.new_size, case.oov, old_path, case.old_size, axis=case.axis, **kwargs
+    )
+
+
+def graph_value(case, warm_start):
+    """Builds 'emb' (partitioned along axis 0 as drawn), warm-starts, returns its value."""
+    with tf.Graph().as_default():
+        partitioner = tf1.fixed_size_partitioner(case.partitions) if case.partitions > 1 else None
+        v = tf1.get_variable(
+            'emb',
+            shape=case.var_shape,
+            initializer=tf1.constant_initializer(FRESH),
+            partitioner=partitioner,
+        )
+        warm_start()
+        value = tf.concat(list(v), 0) if case.partitions > 1 else v.read_value()
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            return sess.run(value)
+
+
+PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None)
+TF_PROPERTY = settings(max_examples=15, deadline=None, derandomize=True, database=None)
+
+
+class GatherRowsTest(parameterized.TestCase):
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @given(
+        n_old=st.integers(1, 12),
+        n_out=st.integers(0, 12),
+        data=st.data(),
+        max_rows=st.integers(1, 13),
+    )
+    def test_matches_fancy_indexing(self, n_old, n_out, data, max_rows):
+        index = np.array(
+            data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
+            np.int64,
+        )
+        old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
+        reads = []
+
+        def read_rows(start, stop):
+            reads.append((start, stop))
+            self.assertLessEqual(stop - start, max_rows)
+            return old[start:stop]
+
+        out = _remap.gather_rows(read_rows, n_old, index, 3, np.float32, max_rows)
+        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0)
+        np.testing.assert_array_equal(out, expected)
+        if not (index >= 0).any():
+            self.assertEmpty(reads)
+
+
+class RemapPropertyTest(parameterized.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.files = _Files(self.create_tempdir().full_path)
+
+    def _ours_graph(self, case, backend='numpy'):
+        prefix, old, new = self.files.write(case)
+        return graph_value(
+            case,
+            lambda: wsh.warm_start(
+                prefix,
+                'emb',
+                var_name_to_vocab_info={'emb': our_info(case, old, new)},
+                remap_backend=backend,
+                max_bytes_in_memory=case.max_bytes,
+            ),
+        )
+
+    @PROPERTY
+    @given(case=cases())
+    def test_graph_partitioned_matches_oracle(self, case):
+        np.testing.assert_allclose(self._ours_graph(case), oracle(case), rtol=1e-6, err_msg=case)
+
+    @PROPERTY
+    @given(case=cases())
+    def test_eager_matches_oracle(self, case):
+        prefix, old, new = self.files.write(case)
+        variables = {'emb': tf.Variable(np.full(case.var_shape, FRESH, np.float32))}
+        report = wsh.warm_start(
+            prefix,
+            variables=variables,
+            var_name_to_vocab_info={'emb': our_info(case, old, new)},
+            max_bytes_in_memory=case.max_bytes,
+        )
+        np.testing.assert_allclose(
+            variables['emb'].numpy(), oracle(case), rtol=1e-6, err_msg=case
+        )
+        (entry,) = report.entries
+        found = sum(t in case.old_used for t in case.new[: case.new_size])
+        self.assertEqual(entry.vocab.kept + entry.vocab.moved, found)
+        self.assertEqual(entry.vocab.new, case.new_size - found)
+
+    @TF_PROPERTY
+    @given(case=cases(tf_compatible=True))
+    def test_graph_matches_tensorflow_warm_start(self, case):
+        prefix, old, new = self.files.write(case)
+        init = constant_fill if case.fill == 'constant' else None
+        theirs = graph_value(
+            case,
+            lambda: tf1.train.warm_start(
+                prefix,
+                'emb',
+                var_name_to_vocab_info={
+                    'emb': tf1.train.VocabInfo(
+                        new, case.new_size, case.oov, old, case.old_size, init, case.axis
+                    )
+                },
+            ),
+        )
+        ours = graph_value(
+            case,
+            lambda: wsh.warm_start(
+                prefix,
+                'emb',
+                var_name_to_vocab_info={'emb': our_info(case, old, new)},
+                max_bytes_in_memory=case.max_bytes,
+            ),
+        )
+        np.testing.assert_array_equal(ours, theirs, err_msg=case)
+        np.testing.assert_array_equal(ours, oracle(case), err_msg=case)
+
+    @TF_PROPERTY
+    @given(case=cases(tf_compatible=True))
+    def test_tf_ops_backend_matches_numpy_backend(self, case):
+        np.testing.assert_array_equal(
+            self._ours_graph(case, 'tf_ops'), self._ours_graph(case, 'numpy'), err_msg=case
+        )
+
+
+if __name__ == '__main__':
+    absltest.main()
