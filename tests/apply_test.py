@@ -117,8 +117,10 @@ class EagerFaultTest(_Fixture):
             return wrapper
 
         variables = self.eager_variables()
-        with mock.patch.object(_checkpoint.CheckpointSource, 'read', failing('read')), \
-                mock.patch.object(_checkpoint.CheckpointSource, 'read_rows', failing('read_rows')):
+        with (
+            mock.patch.object(_checkpoint.CheckpointSource, 'read', failing('read')),
+            mock.patch.object(_checkpoint.CheckpointSource, 'read_rows', failing('read_rows')),
+        ):
             with self.assertRaisesRegex(wsh.ApplyError, pattern) as cm:
                 wsh.warm_start(self.settings(), variables=variables)
         self.assertGreaterEqual(len(calls), 3)
@@ -238,9 +240,7 @@ class CheckpointWrittenMeanwhileTest(_Fixture):
         variables = self.eager_variables()
         settings = wsh.WarmStartSettings(
             directory,
-            var_name_to_vocab_info={
-                'emb': wsh.VocabInfo(self.new_vocab, 3, 1, self.old_vocab)
-            },
+            var_name_to_vocab_info={'emb': wsh.VocabInfo(self.new_vocab, 3, 1, self.old_vocab)},
         )
         plan = _api.make_plan(settings, variables=variables)
         self.assertEqual(plan.source.prefix, first)
@@ -291,7 +291,8 @@ class GraphFaultTest(_Fixture):
     @parameterized.named_parameters(('numpy', 'numpy'), ('tf_ops', 'tf_ops'))
     def test_data_truncated_after_plan_fails_at_init(self, backend):
         with tf.Graph().as_default():
-            variables = {n: tf1.get_variable(n, initializer=v) for n, v in FRESH.items()}
+            for name, value in FRESH.items():
+                tf1.get_variable(name, initializer=value)
             wsh.warm_start(dataclasses.replace(self.settings(), remap_backend=backend))
             with open(_data_file(self.prefix), 'r+b') as f:
                 f.truncate(40)

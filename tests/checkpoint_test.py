@@ -147,7 +147,7 @@ FAULTS = (
         write_name_based,
         _missing_path,
         wsh.CheckpointNotFoundError,
-        r"No checkpoint found at .*no_such_model.*Did you mean: .*model\.ckpt-1",
+        r'No checkpoint found at .*no_such_model.*Did you mean: .*model\.ckpt-1',
     ),
     (
         'directory_without_checkpoint_file',

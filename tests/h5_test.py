@@ -51,7 +51,6 @@ def _write(path, layers):
 
 @absltest.skipUnless(HAS_H5PY, 'h5py is not installed (it comes with Keras 3)')
 class H5SourceTest(parameterized.TestCase):
-
     def setUp(self):
         super().setUp()
         self.root = self.create_tempdir().full_path
@@ -130,13 +129,16 @@ class H5SourceTest(parameterized.TestCase):
 
 @absltest.skipUnless(KERAS_3, '.weights.h5 files are written by Keras 3')
 class KerasLayoutTest(absltest.TestCase):
-
     def test_layout_is_where_save_weights_writes_each_variable(self):
         import keras
 
         model = keras.Sequential(
-            [keras.Input((3,)), keras.layers.Dense(4, name='a'), keras.layers.BatchNormalization(),
-             keras.layers.Dense(2, name='b')]
+            [
+                keras.Input((3,)),
+                keras.layers.Dense(4, name='a'),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dense(2, name='b'),
+            ]
         )
         rng = np.random.default_rng(0)
         for v in model.variables:

@@ -138,7 +138,7 @@ def _cross_entropy(logits, labels):
 
 
 def _dense_layers(model):
-    return [(l.kernel.numpy(), l.bias.numpy()) for l in model.layers if l.weights]
+    return [(layer.kernel.numpy(), layer.bias.numpy()) for layer in model.layers if layer.weights]
 
 
 class _CallbackTestBase(parameterized.TestCase):
@@ -162,8 +162,7 @@ class _CallbackTestBase(parameterized.TestCase):
             return K.Sequential([K.Input((3,)), K.layers.Dense(4, 'relu'), K.layers.Dense(2)])
         if kind == 'batchnorm':
             return K.Sequential(
-                [K.Input((3,)), K.layers.Dense(4), K.layers.BatchNormalization(),
-                 K.layers.Dense(2)]
+                [K.Input((3,)), K.layers.Dense(4), K.layers.BatchNormalization(), K.layers.Dense(2)]
             )
         if kind == 'functional':
             inputs = K.Input((3,))
@@ -237,9 +236,7 @@ class _CallbackTestBase(parameterized.TestCase):
         x = self.x if x is None else x
         y = self.y if y is None else y
         kwargs.setdefault('epochs', 1)
-        model.fit(
-            x, y, batch_size=len(x), verbose=0, shuffle=False, callbacks=callbacks, **kwargs
-        )
+        model.fit(x, y, batch_size=len(x), verbose=0, shuffle=False, callbacks=callbacks, **kwargs)
 
     # ---- object-based checkpoints and model kinds ----------------------
     @parameterized.named_parameters(
@@ -351,19 +348,27 @@ class _CallbackTestBase(parameterized.TestCase):
         self.assertEqual(callback.report.entry(_name(head.bias)).action, 'skip')
 
         # TensorFlow's graph-mode warm start gives the same values.
-        prefix = _save_v1(os.path.join(self.root, 'v1', 'model'),
-                          {'emb': old_emb, 'head_kernel': old_kernel})
+        prefix = _save_v1(
+            os.path.join(self.root, 'v1', 'model'), {'emb': old_emb, 'head_kernel': old_kernel}
+        )
         d = self.create_tempdir().full_path
         tf_values = _tf_warm_start(
             prefix,
             {'emb': want_emb.shape, 'head_kernel': want_kernel.shape},
             {
                 'emb': tf.compat.v1.train.VocabInfo(
-                    _write_lines(d, 'new.txt', new_rows), len(new_rows), 0,
-                    _write_lines(d, 'old.txt', old_rows)),
+                    _write_lines(d, 'new.txt', new_rows),
+                    len(new_rows),
+                    0,
+                    _write_lines(d, 'old.txt', old_rows),
+                ),
                 'head_kernel': tf.compat.v1.train.VocabInfo(
-                    _write_lines(d, 'new_c.txt', NEW_CLASSES), len(NEW_CLASSES), 0,
-                    _write_lines(d, 'old_c.txt', OLD_CLASSES), axis=1),
+                    _write_lines(d, 'new_c.txt', NEW_CLASSES),
+                    len(NEW_CLASSES),
+                    0,
+                    _write_lines(d, 'old_c.txt', OLD_CLASSES),
+                    axis=1,
+                ),
             },
         )
         np.testing.assert_array_equal(emb.embeddings.numpy(), tf_values['emb'])
@@ -417,12 +422,11 @@ class _CallbackTestBase(parameterized.TestCase):
         model_dir = os.path.join(self.root, 'estimator')
         _save_v1(os.path.join(model_dir, 'model.ckpt-5'), old)
         model, lookup = self._estimator_like_model(NEW_WORDS)
-        self._compile(
-            model, loss=self.K.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self._compile(model, loss=self.K.losses.SparseCategoricalCrossentropy(from_logits=True))
+        callback, recorder = (
+            self.Callback(self._migration_settings(model_dir, model, lookup)),
+            self._recorder(),
         )
-        callback, recorder = self.Callback(
-            self._migration_settings(model_dir, model, lookup)
-        ), self._recorder()
         words = ['banana', 'orange', 'zzz', 'apple']
         labels = np.array([0, 2, 1, 1])
         self._fit(model, [callback, recorder], x=tf.constant([[w] for w in words]), y=labels)
@@ -431,12 +435,16 @@ class _CallbackTestBase(parameterized.TestCase):
         rows = [OLD_WORDS.index(w) if w in OLD_WORDS else len(OLD_WORDS) for w in words]
         logits = _mlp(
             old[EST_EMB][rows],
-            [(old['dnn/hiddenlayer_0/kernel'], old['dnn/hiddenlayer_0/bias']),
-             (old['dnn/logits/kernel'], old['dnn/logits/bias'])],
+            [
+                (old['dnn/hiddenlayer_0/kernel'], old['dnn/hiddenlayer_0/bias']),
+                (old['dnn/logits/kernel'], old['dnn/logits/bias']),
+            ],
         )
         np.testing.assert_allclose(recorder.losses[0], _cross_entropy(logits, labels), rtol=1e-5)
         np.testing.assert_allclose(
-            model.predict(tf.constant([[w] for w in words]), verbose=0), logits, rtol=1e-5,
+            model.predict(tf.constant([[w] for w in words]), verbose=0),
+            logits,
+            rtol=1e-5,
             atol=1e-6,
         )
         self.assertEqual(callback.report.counts(), {'copy': 4, 'remap': 1})
@@ -450,8 +458,9 @@ class _CallbackTestBase(parameterized.TestCase):
         backup_dir = os.path.join(self.root, 'backup')
         first = self._compile(self._model('sequential'), lr=0.1)
         with self.assertRaisesRegex(RuntimeError, 'interrupted'):
-            self._fit(first, [self.K.callbacks.BackupAndRestore(backup_dir),
-                              self._interrupt(1)], epochs=3)
+            self._fit(
+                first, [self.K.callbacks.BackupAndRestore(backup_dir), self._interrupt(1)], epochs=3
+            )
         backed_up = _values(first)
 
         model = self._compile(self._model('sequential'), lr=0.1)
@@ -505,8 +514,9 @@ class _CallbackTestBase(parameterized.TestCase):
             for value, want in zip(recorder.first, _values(old)):
                 np.testing.assert_array_equal(value, want)
         else:
-            self.assertRegex(callback.report.skipped_reason,
-                             r'already warm-started from .*ckpt.*force=True')
+            self.assertRegex(
+                callback.report.skipped_reason, r'already warm-started from .*ckpt.*force=True'
+            )
             for value, want in zip(recorder.first, changed):
                 np.testing.assert_array_equal(value, want)
 
@@ -535,6 +545,27 @@ class _CallbackTestBase(parameterized.TestCase):
             np.testing.assert_array_equal(v.numpy(), value)
         self.assertEqual(int(model.optimizer.iterations.numpy()), 0)
 
+    def test_unbuildable_model_names_the_fix(self):
+        source = self._save(self._old_model())
+        K = self.K
+
+        class NeedsPairs(K.Model):
+            def __init__(self):
+                super().__init__()
+                self.head = K.layers.Dense(2)
+
+            def call(self, x):
+                if x.shape[-1] != 6:
+                    raise ValueError('expected concatenated pairs of width 6')
+                return self.head(x)
+
+        model = self._compile(NeedsPairs())
+        with self.assertRaisesRegex(
+            warm_start_hooks.WarmStartError, 'building it from the spec of the training batches'
+        ):
+            self._fit(model, [self.Callback(source)])
+        self.assertNotEqual(model.train_function.__name__, 'first_train_step')
+
     def test_invalid_settings_raise_when_constructed(self):
         with self.assertRaisesRegex(warm_start_hooks.WarmStartError, '2 problems') as cm:
             self.Callback('/tmp/x', collection='some', shape_policy='bad')
@@ -559,7 +590,9 @@ class TfKerasCallbackTest(_CallbackTestBase):
 del _CallbackTestBase  # Only its subclasses, one per flavour, are test cases.
 
 
-@absltest.skipUnless(HAS_ESTIMATOR, 'tf.estimator needs TensorFlow <= 2.15 and tensorflow-estimator')
+@absltest.skipUnless(
+    HAS_ESTIMATOR, 'tf.estimator needs TensorFlow <= 2.15 and tensorflow-estimator'
+)
 class EstimatorMigrationTest(parameterized.TestCase):
     """A real canned DNNClassifier checkpoint warm-starts an equivalent tf.keras model."""
 
@@ -606,15 +639,19 @@ class EstimatorMigrationTest(parameterized.TestCase):
         emb = _name(model.get_layer('tok_embedding').embeddings)
         settings = warm_start_hooks.WarmStartSettings(
             model_dir,
-            var_name_to_vocab_info={emb: warm_start_hooks.VocabInfo(
-                lookup.get_vocabulary(), lookup.vocabulary_size(), 0, OLD_WORDS + ['[UNK]'])},
+            var_name_to_vocab_info={
+                emb: warm_start_hooks.VocabInfo(
+                    lookup.get_vocabulary(), lookup.vocabulary_size(), 0, OLD_WORDS + ['[UNK]']
+                )
+            },
             var_name_to_prev_var_name={emb: EST_EMB},
             rules=EST_RULES,
         )
         callback = wsh_keras.WarmStartCallback(settings)
         losses = []
         record = K.callbacks.LambdaCallback(
-            on_train_batch_end=lambda batch, logs: losses.append(float(logs['loss'])))
+            on_train_batch_end=lambda batch, logs: losses.append(float(logs['loss']))
+        )
         labels = np.array([0, 2, 1, 1])
         x = tf.constant([[w] for w in words])
         model.fit(x, labels, batch_size=4, epochs=1, verbose=0, callbacks=[callback, record])
@@ -639,18 +676,19 @@ class FlavourTest(absltest.TestCase):
 
 
 class FrameworkMissingTest(absltest.TestCase):
-
     def test_missing_package_raises_framework_missing(self):
-        with mock.patch.dict(sys.modules, {'tf_keras': None}), mock.patch.dict(
-            wsh_keras._classes, clear=True
+        with (
+            mock.patch.dict(sys.modules, {'tf_keras': None}),
+            mock.patch.dict(wsh_keras._classes, clear=True),
         ):
-            with self.assertRaisesRegex(warm_start_hooks.FrameworkMissingError,
-                                        re.escape('pip install tf-keras')):
-                wsh_keras.TfKerasWarmStartCallback  # pylint: disable=pointless-statement
+            with self.assertRaisesRegex(
+                warm_start_hooks.FrameworkMissingError, re.escape('pip install tf-keras')
+            ):
+                _ = wsh_keras.TfKerasWarmStartCallback
 
     def test_unknown_attribute(self):
         with self.assertRaises(AttributeError):
-            wsh_keras.NoSuchCallback  # pylint: disable=pointless-statement
+            _ = wsh_keras.NoSuchCallback
 
     def test_package_exports_the_callback(self):
         if not HAS_KERAS:

@@ -14,7 +14,9 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import absltest
 from absl.testing import parameterized
-from hypothesis import given, settings, strategies as st
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 import warm_start_hooks as wsh
 from warm_start_hooks import _remap
@@ -256,9 +258,7 @@ class RemapPropertyTest(parameterized.TestCase):
             var_name_to_vocab_info={'emb': our_info(case, old, new)},
             max_bytes_in_memory=case.max_bytes,
         )
-        np.testing.assert_allclose(
-            variables['emb'].numpy(), oracle(case), rtol=1e-6, err_msg=case
-        )
+        np.testing.assert_allclose(variables['emb'].numpy(), oracle(case), rtol=1e-6, err_msg=case)
         (entry,) = report.entries
         found = sum(t in case.old_used for t in case.new[: case.new_size])
         self.assertEqual(entry.vocab.kept + entry.vocab.moved, found)

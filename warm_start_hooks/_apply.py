@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _plan
 from warm_start_hooks import _progress
@@ -123,8 +124,7 @@ def apply_eager(plan: _plan.Plan) -> None:
             f'checkpoint that is not being deleted. Received: prefix={plan.source.prefix!r}'
         ) from e
     wrong = [
-        f'{_variables.variable_name(part.variable)}: {list(np.shape(value))} vs '
-        f'{list(part.shape)}'
+        f'{_variables.variable_name(part.variable)}: {list(np.shape(value))} vs {list(part.shape)}'
         for part, value in values
         if tuple(np.shape(value)) != tuple(part.shape)
     ]
@@ -246,10 +246,9 @@ def _remap_graph(plan, name):
     remapper = _remap.Remapper(plan, name)
     out = []
     for part in target.parts:
-        value = tf.numpy_function(
-            lambda p=part: remapper.values(p), [], target.dtype, stateful=True, name='remap'
+        value = _distribute.local_numpy_function(
+            lambda p=part: remapper.values(p), target.dtype, part.shape, name='remap'
         )
-        value.set_shape(part.shape)
         if info.new_row_init == _settings.NEW_ROW_FRESH:
             missing = remapper.missing(part)
             mask = missing[:, None] if info.axis == 0 else missing[None, :]
@@ -279,8 +278,7 @@ def _overlap_graph(plan, entry):
         out[sl] = full[sl]
         return out
 
-    old = tf.numpy_function(padded, [], target.dtype, stateful=True, name='overlap')
-    old.set_shape(part.shape)
+    old = _distribute.local_numpy_function(padded, target.dtype, part.shape, name='overlap')
     fresh = part.variable.initial_value
     return [(part, tf.where(tf.constant(mask), old, fresh))]
 
@@ -288,6 +286,9 @@ def _overlap_graph(plan, entry):
 def _assign_op(variable, value):
     from tensorflow.python.ops import resource_variable_ops
 
+    replicated = _distribute.assign_op(variable, value)  # Every copy of a mirrored variable.
+    if replicated is not None:
+        return replicated
     if resource_variable_ops.is_resource_variable(variable):
         return tf.raw_ops.AssignVariableOp(resource=variable.handle, value=value, name='assign')
     return tf.compat.v1.assign(variable, value, name='assign').op

@@ -105,7 +105,7 @@ def _latest(directory: str) -> str:
     if not named:
         raise _errors.CheckpointNotFoundError(
             f"The 'checkpoint' file in {directory!r} cannot be parsed or names no checkpoint. "
-            "Expected a text CheckpointState with model_checkpoint_path: \"...\". Pass a "
+            'Expected a text CheckpointState with model_checkpoint_path: "...". Pass a '
             f'checkpoint prefix instead, or rewrite the file. '
             f'Received: ckpt_to_initialize_from={directory!r}'
         )

@@ -18,6 +18,7 @@ from typing import Any
 import tensorflow as tf
 
 from warm_start_hooks import _checkpoint
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _h5
 from warm_start_hooks import _names
@@ -66,6 +67,8 @@ class PlanEntry:
       reason: Why, for 'skip' and 'overlap'.
       renamed_by: What gave the source name: 'same', 'var_name_to_prev_var_name',
         'rule N' or 'object graph'.
+      parts_detail: For a variable stored in several parts (partitions, PS
+        shards): each part's rows, device and row counts.
     """
 
     name: str
@@ -81,6 +84,7 @@ class PlanEntry:
     vocab: VocabStats | None = None
     reason: str | None = None
     renamed_by: str = 'same'
+    parts_detail: tuple[_distribute.PartDetail, ...] = ()
 
 
 @dataclasses.dataclass(eq=False)
@@ -232,8 +236,11 @@ def build_plan(
                 key = source.key_for(alias)
                 if key:
                     break
-            if key is None and len(target.parts) == 1:
-                for path in object_paths.get(id(target.parts[0].variable), ()):
+            if key is None and (len(target.parts) == 1 or target.container is not None):
+                owner = target.container
+                if owner is None:
+                    owner = target.parts[0].variable
+                for path in object_paths.get(id(owner), ()):
                     key = source.key_for(path_prefix + path)
                     if key:
                         renamed_by = 'object path'
@@ -350,6 +357,7 @@ def build_plan(
                 'ignore_checkpoint_keys.'
             )
     _errors.raise_if_problems(problems)
+    entries = [_with_parts_detail(e, by_name, remaps) for e in entries]
     return Plan(
         entries=entries,
         source=source,
@@ -359,6 +367,20 @@ def build_plan(
         unused_keys=unused_keys,
         notes=notes,
         graph=pool.graph,
+    )
+
+
+def _with_parts_detail(entry, targets, remaps):
+    """`entry` with the rows of each part, for a variable stored in several parts."""
+    target = targets.get(entry.name)
+    if target is None or len(target.parts) < 2 or entry.action == SKIP:
+        return entry
+    index, new_size = None, 0
+    if entry.name in remaps and remaps[entry.name][1].axis == 0:
+        remap = remaps[entry.name][0]
+        index, new_size = remap.full_index(), len(remap.old_index)
+    return dataclasses.replace(
+        entry, parts_detail=_distribute.part_details(target.parts, index, new_size)
     )
 
 

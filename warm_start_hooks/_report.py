@@ -162,13 +162,26 @@ def _details(e: _plan.PlanEntry) -> str:
             f'{what}: {v.kept} kept, {v.moved} moved, {v.new} new, {v.oov} oov, '
             f'{v.dropped} dropped; init={v.init}'
         )
-    if e.partitions > 1:
+    if e.parts_detail:
+        parts.append(f'{e.partitions} parts: ' + ', '.join(_part(p) for p in e.parts_detail))
+    elif e.partitions > 1:
         parts.append(f'{e.partitions} parts')
     if e.renamed_by not in ('same',):
         parts.append(f'via {e.renamed_by}')
     if e.reason:
         parts.append(e.reason)
     return '; '.join(parts)
+
+
+def _part(p: Any) -> str:
+    """'rows 0-2 on ps:0 (2 copied, 1 new, 0 oov)' for one part of a variable."""
+    where = ''
+    if p.device:
+        job = p.device.split('/job:')[-1].split('/')[0] if '/job:' in p.device else ''
+        task = p.device.split('/task:')[-1].split('/')[0] if '/task:' in p.device else ''
+        where = f' on {job}:{task}' if job and task else f' on {p.device}'
+    counts = f'{p.copied} copied' + (f', {p.new} new, {p.oov} oov' if p.new or p.oov else '')
+    return f'rows {p.offset}-{p.offset + p.rows - 1}{where} ({counts})'
 
 
 def _format_rows(rows: Sequence[Sequence[str]], max_width: int = 60) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from warm_start_hooks import _distribute
 from warm_start_hooks import _names
 from warm_start_hooks import _settings
 
@@ -57,6 +58,8 @@ class Target:
     dtype: tf.DType
     trainable: bool
     aliases: tuple[str, ...] = ()
+    # The object the parts belong to (a `ShardedVariable`), when there is one.
+    container: Any = None
 
     @property
     def partitioned(self) -> bool:
@@ -124,6 +127,8 @@ def to_targets(objs: Iterable[Any], names: Sequence[str] | None = None) -> list[
             pieces = obj._get_variable_list()
         elif _is_sharded(obj):
             pieces = _shards_as_slices(obj)
+        elif _distribute.container(obj) is not None:  # One shard: its whole variable.
+            pieces = _shards_as_slices(_distribute.container(obj))
         else:
             pieces = [obj]
         name = names[i] if names is not None else _group_name(pieces)
@@ -149,28 +154,30 @@ def _group_name(pieces: list[Any]) -> str:
 
 
 def _is_sharded(obj: Any) -> bool:
-    return type(obj).__name__ == 'ShardedVariable' and hasattr(obj, 'variables')
+    return _distribute.is_sharded(obj)
 
 
-def _shards_as_slices(obj: Any) -> list[tuple[Any, tuple[int, ...], str]]:
-    name = _names.strip_output_suffix(obj.name)
+def _shards_as_slices(obj: Any) -> list[tuple[Any, tuple[int, ...], str, Any]]:
+    name = _distribute.sharded_name(obj)
     out, row = [], 0
-    for shard in obj.variables:
+    for shard in _distribute.shards(obj):
         shape = _shape(shard)
-        out.append((shard, (row,) + (0,) * (len(shape) - 1), name))
+        out.append((shard, (row,) + (0,) * (len(shape) - 1), name, obj))
         row += shape[0]
     return out
 
 
 def _make_target(name: str, pieces: list[Any]) -> Target:
     parts = []
+    owner = None
     if isinstance(pieces[0], tuple):  # Sharded.
         full = list(_shape(pieces[0][0]))
-        full[0] = sum(_shape(v)[0] for v, _, _ in pieces)
-        for v, offset, _ in pieces:
+        full[0] = sum(_shape(v)[0] for v, _, _, _ in pieces)
+        for v, offset, _, _ in pieces:
             parts.append(Part(v, offset, _shape(v)))
         base = pieces[0][0]
         full_shape = tuple(full)
+        owner = pieces[0][3]
     else:
         base = pieces[0]
         info = getattr(base, '_save_slice_info', None)
@@ -189,7 +196,7 @@ def _make_target(name: str, pieces: list[Any]) -> Target:
             - {name, ''}
         )
     )
-    return Target(name, parts, full_shape, _dtype(base), _trainable(base), aliases)
+    return Target(name, parts, full_shape, _dtype(base), _trainable(base), aliases, owner)
 
 
 # ---- pools and selection -------------------------------------------------
@@ -270,7 +277,7 @@ def _walk(root: Any) -> dict[int, tuple[Any, list[str]]]:
         for name, child in children.items():
             base = first[id(obj)]
             path = f'{base}/{name}' if base else name
-            if is_variable(child):
+            if is_variable(child) or _is_sharded(child):
                 out.setdefault(id(child), (child, []))[1].append(path)
             elif id(child) not in first:
                 first[id(child)] = path

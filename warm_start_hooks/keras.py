@@ -26,22 +26,24 @@ import time
 from typing import Any
 
 import tensorflow as tf
+from absl import logging
 
 from warm_start_hooks import _api
 from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
+from warm_start_hooks import _variables
 
 # Public class name -> (module whose `callbacks.Callback` it subclasses, pip package).
 _FLAVOURS = {
     'WarmStartCallback': ('keras', 'keras'),
     'TfKerasWarmStartCallback': ('tf_keras', 'tf-keras'),
 }
-_OTHER = {'WarmStartCallback': 'TfKerasWarmStartCallback',
-          'TfKerasWarmStartCallback': 'WarmStartCallback'}
+_OTHER = {
+    'WarmStartCallback': 'TfKerasWarmStartCallback',
+    'TfKerasWarmStartCallback': 'WarmStartCallback',
+}
 _classes: dict[str, type] = {}
-
-__all__ = ['TfKerasWarmStartCallback', 'WarmStartCallback']
 
 
 class _WarmStartCallback:
@@ -191,7 +193,7 @@ class _WarmStartCallback:
         self.report = _report.WarmStartReport.skipped(
             str(self.settings.ckpt_to_initialize_from), reason
         )
-        self.report.log()
+        logging.info('%s', self.report.summary())
 
     def _install(self, model: Any) -> None:
         """Warm-starts at the first train step, once `fit`'s data has built the model."""
@@ -306,8 +308,6 @@ def _optimizer_steps(model: Any) -> int:
 
 def _warm_started_variable(model: Any) -> tuple[str, str] | None:
     """(name, source) of a model variable an eager warm start already assigned."""
-    from warm_start_hooks import _variables
-
     for v in model.variables:
         source = _api.warm_started_from(v)
         if source:
