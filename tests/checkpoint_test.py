@@ -4,6 +4,7 @@ import contextlib
 import os
 import pathlib
 import uuid
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -323,6 +324,26 @@ class CheckpointFaultTest(parameterized.TestCase):
         with self.assertRaisesRegex(wsh.WarmStartError, r'Vocabulary file not found.*no_such'):
             wsh.warm_start(directory, variables=variables, var_name_to_vocab_info={'emb': info})
         np.testing.assert_array_equal(variables['emb'].numpy(), FRESH['emb'])
+
+    @parameterized.named_parameters(
+        (
+            'data_truncated',
+            _data_truncated_to_30_bytes,
+            r'hold 30 bytes, fewer than the 60 bytes of tensors its index lists',
+        ),
+        ('data_file_missing', _data_file_missing, r'has an index but no data file'),
+    )
+    def test_index_this_reader_cannot_parse_falls_back_to_sizes(self, fault, pattern):
+        # When `_bundle` cannot parse the index, the data files must still hold at
+        # least the bytes of the fixed-width tensors TensorFlow's reader lists.
+        path = self._faulty('local', write_name_based, fault)
+        unparsable = mock.patch.object(
+            _checkpoint._bundle,
+            'table_entries',
+            side_effect=_checkpoint._bundle.BundleFormatError('unknown table'),
+        )
+        with unparsable, self.assertRaisesRegex(wsh.CorruptCheckpointError, pattern):
+            _checkpoint.CheckpointSource(path)
 
     # ---- faults: one clear error at plan time, nothing changed -----------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from warm_start_hooks import _bundle
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _plan
@@ -137,13 +138,52 @@ def apply_eager(plan: _plan.Plan) -> None:
     _assign_all(plan, values)
 
 
+# Values from this size on are handed to TensorFlow without a copy (see `_as_tensor`).
+_SHARE_MIN_BYTES = 1 << 20
+
+
+def _as_tensor(value):
+    """A large numpy value as a tensor that shares its memory; others as they are.
+
+    `variable.assign(array)` converts the array with `tf.convert_to_tensor`,
+    which copies it (slowly: seconds for a GiB) and holds both copies at once.
+    DLPack hands the buffer over instead, and the assign adopts it. TensorFlow
+    expects aligned memory, so an unaligned value is first copied into an
+    aligned buffer (`_bundle.empty_aligned`), which is fast. Dtypes DLPack
+    lacks (bfloat16; bool on TF 2.15) are left to `assign`.
+    """
+    if not isinstance(value, np.ndarray) or value.nbytes < _SHARE_MIN_BYTES:
+        return value
+    if not value.flags.c_contiguous or value.ctypes.data % _bundle.ALIGNMENT:
+        aligned = _bundle.empty_aligned(value.shape, value.dtype)
+        aligned[...] = value
+        value = aligned
+    try:
+        return tf.experimental.dlpack.from_dlpack(value.__dlpack__())
+    except (AttributeError, BufferError, TypeError, ValueError, tf.errors.OpError):
+        return value
+
+
+def _snapshot(variable):
+    """The variable's value now, kept through later assigns, without a copy.
+
+    A resource variable's read shares its buffer, and an assign that finds the
+    buffer shared writes a new one (copy on write), so the snapshot stays as it
+    was. Values of objects that are not TensorFlow variables are copied.
+    """
+    try:
+        return tf.identity(tf.convert_to_tensor(variable))
+    except (TypeError, ValueError):
+        return np.array(_read_variable(variable))
+
+
 def _assign_all(plan, values):
     """Assigns every value; if one assign fails, restores those already assigned."""
     done = []
     try:
         for i, (part, value) in enumerate(values):
-            old = np.array(_read_variable(part.variable))
-            part.variable.assign(value)
+            old = _snapshot(part.variable)
+            part.variable.assign(_as_tensor(value))
             done.append((part, old))
             values[i] = None  # The old value is kept instead: memory stays level.
     except Exception as e:  # pylint: disable=broad-except

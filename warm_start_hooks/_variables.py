@@ -136,7 +136,7 @@ def to_targets(objs: Iterable[Any], names: Sequence[str] | None = None) -> list[
             groups[name] = []
             order.append(name)
         for p in pieces:
-            if not any(p is q for q in groups[name]):
+            if not any(_piece_variable(p) is _piece_variable(q) for q in groups[name]):
                 groups[name].append(p)
         if names is not None:
             explicit[name] = name
@@ -144,6 +144,10 @@ def to_targets(objs: Iterable[Any], names: Sequence[str] | None = None) -> list[
     for name in order:
         out.append(_make_target(name, groups[name]))
     return out
+
+
+def _piece_variable(piece: Any) -> Any:
+    return piece[0] if isinstance(piece, tuple) else piece
 
 
 def _group_name(pieces: list[Any]) -> str:
