@@ -566,5 +566,91 @@ class CheckpointSourceScenarioTest(parameterized.TestCase):
         self.assertEqual(_checkpoint.CheckpointSource(self.dir).read('w'), 2.0)
 
 
+# ---- CheckpointSourceRowsTest: read_rows through the bundle index -----------------
+
+
+def _rows_values(shape, dtype, seed=0):
+    return (np.random.default_rng(seed).standard_normal(shape) * 100).astype(dtype)
+
+
+class CheckpointSourceRowsTest(parameterized.TestCase):
+    """`CheckpointSource.read_rows`, which reads through `_bundle` where it can."""
+
+    def setUp(self):
+        super().setUp()
+        self.values = {
+            'emb': _rows_values((40, 6), np.float32),
+            'ids': _rows_values((9,), np.int64),
+            'words': np.array([b'a', b'b', b'c']),
+        }
+        self.prefix = os.path.join(self.create_tempdir().full_path, 'ckpt')
+        self.sliced = _rows_values((4, 6), np.float32, seed=5)
+        # 'part' is saved as two slices, as a partitioned variable is.
+        names = sorted(self.values) + ['part', 'part']
+        tf.raw_ops.SaveV2(
+            prefix=self.prefix,
+            tensor_names=names,
+            shape_and_slices=[''] * len(self.values) + ['4 6 0,2:-', '4 6 2,2:-'],
+            tensors=[self.values[n] for n in sorted(self.values)]
+            + [self.sliced[:2], self.sliced[2:]],
+        )
+        self.source = _checkpoint.CheckpointSource(self.prefix)
+
+    @parameterized.named_parameters(
+        ('middle', 'emb', 3, 17),
+        ('whole', 'emb', 0, 40),
+        ('clipped', 'emb', 35, 99),
+        ('empty', 'emb', 5, 5),
+        ('one_d', 'ids', 2, 7),
+        ('strings', 'words', 1, 3),
+    )
+    def test_equals_get_tensor(self, key, start, stop):
+        want = tf.train.load_checkpoint(self.prefix).get_tensor(key)[start:stop]
+        np.testing.assert_array_equal(self.source.read_rows(key, start, stop), want)
+
+    def test_partial_read_reads_only_those_rows(self):
+        bundle = _checkpoint._bundle
+        with (
+            mock.patch.object(
+                bundle, 'read_location_rows', wraps=bundle.read_location_rows
+            ) as rows,
+            mock.patch.object(self.source, 'read', wraps=self.source.read) as whole,
+        ):
+            self.source.read_rows('emb', 10, 20)
+            self.source.read_rows('emb', 12, 15)  # Within the block held: no read.
+            self.source.read_rows('emb', 20, 30)
+        self.assertEqual([c.args[1:] for c in rows.call_args_list], [(10, 20), (20, 30)])
+        whole.assert_not_called()
+
+    def test_whole_tensor_is_read_once_until_released(self):
+        with mock.patch.object(self.source, 'read', wraps=self.source.read) as whole:
+            for start in range(0, 40, 10):
+                self.source.read_rows('emb', 0, 40)
+                self.source.read_rows('emb', start, start + 10)
+            self.source.release('emb')
+            self.source.read_rows('emb', 0, 40)
+        self.assertEqual(whole.call_count, 2)
+
+    def test_tensor_saved_in_slices_falls_back_to_tensorflow(self):
+        want = tf.train.load_checkpoint(self.prefix).get_tensor('part')
+        np.testing.assert_array_equal(want, self.sliced)
+        self.assertIsNone(_checkpoint._bundle.BundleIndex.open(self.prefix).location('part'))
+        np.testing.assert_array_equal(self.source.read_rows('part', 1, 3), self.sliced[1:3])
+
+    def test_unparsable_index_falls_back_to_tensorflow(self):
+        with mock.patch.object(
+            _checkpoint._bundle.BundleIndex,
+            'open',
+            side_effect=_checkpoint._bundle.BundleFormatError('unknown'),
+        ):
+            source = _checkpoint.CheckpointSource(self.prefix)
+            np.testing.assert_array_equal(source.read_rows('emb', 4, 9), self.values['emb'][4:9])
+
+    def test_data_file_removed_after_open(self):
+        os.remove(self.prefix + '.data-00000-of-00001')
+        with self.assertRaisesRegex(wsh.CorruptCheckpointError, r"rows 1\.\.3 of tensor 'emb'"):
+            self.source.read_rows('emb', 1, 3)
+
+
 if __name__ == '__main__':
     absltest.main()

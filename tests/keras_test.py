@@ -521,6 +521,47 @@ class _CallbackTestBase(parameterized.TestCase):
                 np.testing.assert_array_equal(value, want)
 
     # ---- report, logging, errors ---------------------------------------
+    def test_optimizer_slots_follow_their_variables_with_include_slots(self):
+        K = self.K
+        old = self._old_model()
+        old_opt = K.optimizers.Adam()
+        old_opt.build(old.trainable_variables)
+        shapes = {tuple(v.shape) for v in old.trainable_variables}
+        slots = [v for v in old_opt.variables if tuple(v.shape) in shapes and len(v.shape)]
+        for i, v in enumerate(slots):
+            v.assign(np.full(v.shape, 10.0 + i, np.float32))
+        source = tf.train.Checkpoint(model=old, optimizer=old_opt).write(
+            os.path.join(self.root, 'with_slots')
+        )
+        expected = {i: np.full(v.shape, 10.0 + i, np.float32) for i, v in enumerate(slots)}
+
+        model = self._model('sequential')
+        model.compile(optimizer=K.optimizers.Adam(learning_rate=0.0), loss='mse')
+
+        class Probe(K.callbacks.Callback):
+            """Records the optimizer's variables right after the warm start."""
+
+            def on_epoch_begin(self, epoch, logs=None):
+                opt = self.model.optimizer
+                self.slots = [v.numpy() for v in opt.variables if tuple(v.shape) in shapes and len(v.shape)]
+                self.lr = float(np.asarray(opt.learning_rate))
+
+        probe = Probe()
+        callback = self.Callback(source, include_slots=True, collection='all')
+        self._fit(model, [callback, probe])
+        self.assertLen(probe.slots, len(expected))
+        for i, value in enumerate(probe.slots):
+            np.testing.assert_array_equal(value, expected[i])
+        self.assertEqual(probe.lr, 0.0)  # Hyperparameters are not warm-started.
+        self.assertEqual(callback.report.counts(), {'copy': 4 + len(expected)})
+
+    def test_include_slots_needs_an_optimizer(self):
+        old = self._old_model()
+        source = self._save(old)
+        model = self._model('sequential')
+        with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'has no optimizer'):
+            self.Callback(source, include_slots=True, collection='all')._warm_start(model)
+
     def test_report_is_logged_once(self):
         source = self._save(self._old_model())
         model = self._compile(self._model('sequential'))

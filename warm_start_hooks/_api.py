@@ -24,6 +24,8 @@ from warm_start_hooks import _variables
 
 
 def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
+    if isinstance(variables, _variables.Pool):
+        return variables
     if variables is not None:
         return _variables.object_pool(variables)
     if tf.executing_eagerly():

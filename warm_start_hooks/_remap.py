@@ -65,23 +65,36 @@ def gather_rows(
             return out
     out = _bundle.empty_aligned((len(old_index), ncols), dtype, zeros=True)
     dst = np.flatnonzero(valid)
-    if not len(dst):
+    if not len(dst) or not out.size:
         return out
     src = old_index[dst]
     order = np.argsort(src, kind='stable')
     src, dst = src[order], dst[order]
+    out_rows = _as_rows(out)
     i = 0
     while i < len(src):
         start = int(src[i])
         stop = min(start + max_rows, n_old)
         j = int(np.searchsorted(src, stop, side='left'))
         block = read_rows(start, stop)
-        out[dst[i:j]] = block[src[i:j] - start]
-        del block  # Hold one chunk at a time.
+        if block.dtype == out.dtype:
+            # Rows as single items: one memcpy each, for the gather and the scatter.
+            picked = np.take(_as_rows(block), src[i:j] - start, mode='clip')
+            np.put(out_rows, dst[i:j], picked)
+        else:
+            picked = block[src[i:j] - start]
+            out[dst[i:j]] = picked
+        del block, picked  # Hold one chunk at a time.
         if progress is not None:
             progress(j - i)
         i = j
     return out
+
+
+def _as_rows(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous array as a 1-D array with one opaque item per row (a view)."""
+    row = np.dtype((np.void, max(1, a.dtype.itemsize * int(np.prod(a.shape[1:], dtype=np.int64)))))
+    return np.ascontiguousarray(a).view(row).reshape(a.shape[0])
 
 
 class Remapper:

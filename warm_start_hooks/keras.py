@@ -21,6 +21,7 @@ Keras; a missing package raises `FrameworkMissingError` then.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from warm_start_hooks import _api
 from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
+from warm_start_hooks import _slots
 from warm_start_hooks import _variables
 
 # Public class name -> (module whose `callbacks.Callback` it subclasses, pip package).
@@ -186,7 +188,8 @@ class _WarmStartCallback:
                     'its values were kept. Pass force=True to warm-start again.'
                 )
                 return
-        plan = _api.make_plan(self.settings, variables=model)
+        variables = _with_optimizer(model) if self.settings.include_slots else model
+        plan = _api.make_plan(self.settings, variables=variables)
         self.report = _api.execute(plan, start)
 
     def _skip(self, reason: str) -> None:
@@ -249,6 +252,39 @@ class _WarmStartCallback:
                 ],
                 'Keras warm start',
             ) from e
+
+
+def _with_optimizer(model: Any) -> Any:
+    """The model and its optimizer, with the optimizer's slots built, for `include_slots`."""
+    optimizer = getattr(model, 'optimizer', None)
+    if optimizer is None:
+        raise _errors.WarmStartError(
+            [
+                'include_slots=True warm-starts optimizer slots, but the model has no optimizer. '
+                'Expected a compiled model; call model.compile(optimizer=...) before fit(). '
+                f'Received: model.optimizer={optimizer!r}'
+            ],
+            'Keras warm start',
+        )
+    built = getattr(optimizer, 'built', getattr(optimizer, '_built', False))
+    if not built and hasattr(optimizer, 'build'):  # Keras 2 optimizers say `_built`.
+        optimizer.build(model.trainable_variables)
+    # Laid out as tf.train.Checkpoint(model=..., optimizer=...) saves it, so variables are
+    # also found by object path; of the optimizer's variables only the slots are offered
+    # (its step counter and learning rate stay as they are).
+    pool = _variables.object_pool(tf.train.Checkpoint(model=model, optimizer=optimizer))
+    model_ids = {id(v) for v in model.variables}
+    index = _slots.SlotIndex(_variables.variable_name(v) for v in model.variables)
+
+    def keep(target: _variables.Target) -> bool:
+        in_model = any(id(p.variable) in model_ids for p in target.parts)
+        return in_model or index.parent(target.name) is not None
+
+    return dataclasses.replace(
+        pool,
+        trainable=[t for t in pool.trainable if keep(t)],
+        everything=[t for t in pool.everything if keep(t)],
+    )
 
 
 # ---- resume checks ---------------------------------------------------------
