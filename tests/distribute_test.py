@@ -7,15 +7,17 @@ cannot be stopped) end with it. The child prints its results as JSON; the
 tests compare them with a numpy oracle for every replica and shard, and with
 TensorFlow's own `warm_start` where TensorFlow has one.
 
-  * `MirroredStrategyTest`: the core (eager and graph) and the Keras callback
-    under `MirroredStrategy` with two logical CPUs.
+  * `MirroredStrategyTest`: the core (eager and graph), `WarmStartHook` in a
+    `MonitoredTrainingSession` and the Keras callback under `MirroredStrategy`
+    with two logical CPUs.
   * `ParameterServerStrategyTest`: TF2 `ParameterServerStrategy` with a
     `variable_partitioner` (`ShardedVariable`s): the core with
     `variables=[...]`, the Keras 2 callback in `fit`, and a Keras 3 model.
   * `ReplicaDeviceSetterTest`: TF1 distributed training: partitioned
     variables placed on two `/job:ps` tasks (in another process, as in a real
     cluster) by `replica_device_setter`, a chief and a worker session
-    (`MonitoredTrainingSession`) with `WarmStartHook`.
+    (`MonitoredTrainingSession`) with `WarmStartHook`: the graph an Estimator
+    builds from a TF_CONFIG with parameter servers, on every TensorFlow.
 
 Servers listen on 127.0.0.1, on ports picked at run time.
 """
@@ -28,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import traceback
 import types
 
 import numpy as np
@@ -48,7 +51,7 @@ OLD_W = (np.arange(6, dtype=np.float32).reshape(3, 2) + 10.0).tolist()
 OLD_BIAS = [0.5, -0.5]
 
 _MARK = 'DISTRIBUTE_TEST_RESULT '
-_CHILD_TIMEOUT_S = 150
+_CHILD_TIMEOUT_S = 120
 _BOOT = (
     'import importlib.util, sys\n'
     "spec = importlib.util.spec_from_file_location('distribute_test_child', sys.argv[1])\n"
@@ -77,10 +80,10 @@ def _importable(name):
 # ---- the numpy oracle --------------------------------------------------------
 
 
-def _oracle_emb():
-    """The remapped embedding: each new token's old row, BACKUP for the rest."""
+def _oracle_emb(backup=BACKUP):
+    """The remapped embedding: each new token's old row, `backup` for the rest."""
     old = np.asarray(OLD_EMB, np.float32)
-    out = np.full((ROWS, old.shape[1]), BACKUP, np.float32)
+    out = np.full((ROWS, old.shape[1]), backup, np.float32)
     for i, word in enumerate(NEW_WORDS):
         if word in OLD_WORDS:
             out[i] = old[OLD_WORDS.index(word)]
@@ -136,6 +139,14 @@ def _run_child(scenario, *args):
     raise AssertionError(f'scenario {scenario!r}: no free ports')
 
 
+def _attempt(out, key, fn, *args):
+    """`out[key] = fn(*args)`, or the traceback: one failing part does not hide the others."""
+    try:
+        out[key] = fn(*args)
+    except Exception:  # pylint: disable=broad-except
+        out[key] = {'error': traceback.format_exc()}
+
+
 def _child_main(argv):
     scenario, *args = argv
     result = _SCENARIOS[scenario](*args)
@@ -164,13 +175,19 @@ def _write_sources(workdir):
     return paths
 
 
-def _vocab_info(paths):
+def _backup():
+    # A constant draw; TensorFlow calls a partitioned variable's initializer with a
+    # symbolic shape, which constant_initializer does not take.
+    return tf.compat.v1.initializers.random_uniform(BACKUP, BACKUP)
+
+
+def _vocab_info(paths, backup=True):
     return warm_start_hooks.VocabInfo(
         paths['new'],
         len(NEW_WORDS),
         NUM_OOV,
         paths['old'],
-        backup_initializer=tf.compat.v1.constant_initializer(BACKUP),
+        backup_initializer=_backup() if backup else None,
     )
 
 
@@ -225,65 +242,152 @@ def _details(report):
     }
 
 
-def _scenario_mirrored(workdir):
-    cpu = tf.config.list_physical_devices('CPU')[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    paths = _write_sources(workdir)
-    out = {}
-    # The core, eager.
-    strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+def _mirrored_eager(strategy, paths):
     with strategy.scope():
         emb = tf.Variable(tf.ones([ROWS, 3]), name='emb')
         w = tf.Variable(tf.ones([3, 2]), name='w')
     report = warm_start_hooks.warm_start(
         paths['ckpt'], variables=[emb, w], var_name_to_vocab_info={'emb': _vocab_info(paths)}
     )
-    out['eager'] = {
-        'emb': _replica_values(emb),
-        'w': _replica_values(w),
-        'names': report.names(),
-    }
-    # The core, graph mode: the overridden initializers write every replica.
+    return {'emb': _replica_values(emb), 'w': _replica_values(w), 'names': report.names()}
+
+
+def _mirrored_graph(paths):
+    """Graph mode: the overridden initializers write every replica."""
     with tf.Graph().as_default():
-        graph_strategy = tf.compat.v1.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
-        with graph_strategy.scope():
+        strategy = tf.compat.v1.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+        with strategy.scope():
             ones = tf.compat.v1.ones_initializer()
             emb = tf.compat.v1.get_variable('emb', [ROWS, 3], initializer=ones)
             w = tf.compat.v1.get_variable('w', [3, 2], initializer=ones)
         warm_start_hooks.warm_start(paths['ckpt'], '.*', {'emb': _vocab_info(paths)})
         with tf.compat.v1.Session() as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
-            out['graph'] = {
+            return {
                 name: {'values': [sess.run(c).tolist() for c in v.values]}
                 for name, v in (('emb', emb), ('w', w))
             }
-    # The Keras callback in fit().
-    keras = importlib.import_module('keras')
+
+
+def _mirrored_hook(paths):
+    """WarmStartHook in a MonitoredTrainingSession over mirrored graph variables."""
+    from warm_start_hooks import estimator as wse  # pylint: disable=import-outside-toplevel
+
+    with tf.Graph().as_default():
+        strategy = tf.compat.v1.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+        with strategy.scope():
+            ones = tf.compat.v1.ones_initializer()
+            emb = tf.compat.v1.get_variable('emb', [ROWS, 3], initializer=ones)
+            w = tf.compat.v1.get_variable('w', [3, 2], initializer=ones)
+        tf.compat.v1.train.get_or_create_global_step()
+        hook = wse.WarmStartHook(
+            warm_start_hooks.WarmStartSettings(
+                paths['ckpt'], '.*', var_name_to_vocab_info={'emb': _vocab_info(paths)}
+            )
+        )
+        with tf.compat.v1.train.MonitoredTrainingSession(hooks=[hook]) as sess:
+            return {
+                name: {'values': [sess.run(c).tolist() for c in v.values]}
+                for name, v in (('emb', emb), ('w', w))
+            }
+
+
+def _keras_fit(strategy, paths, workdir, flavour, fit_kwargs):
+    """The callback of `flavour` warm-starts a model built under `strategy` in fit()."""
     from warm_start_hooks import keras as wsk  # pylint: disable=import-outside-toplevel
 
+    keras = importlib.import_module(flavour)
     source = _save_old_keras_model(keras, workdir)
     with strategy.scope():
         model = _keras_model(keras, ROWS, ('emb', 'head'))
         model.compile(keras.optimizers.SGD(0.0), 'mse')
     embeddings = model.layers[0].embeddings
-    callback = wsk.WarmStartCallback(
+    name = _keras_name(keras, embeddings, 'emb/embeddings')
+    callback_class = getattr(
+        wsk, 'TfKerasWarmStartCallback' if flavour == 'tf_keras' else 'WarmStartCallback'
+    )
+    callback = callback_class(
         warm_start_hooks.WarmStartSettings(
-            source,
-            var_name_to_vocab_info={
-                _keras_name(keras, embeddings, 'emb/embeddings'): _vocab_info(paths)
-            },
+            source, var_name_to_vocab_info={name: _vocab_info(paths)}
         )
     )
-    x, y = np.zeros((4, 1), np.int32), np.zeros((4, 1, 2), np.float32)
-    model.fit(x, y, batch_size=4, epochs=1, callbacks=[callback], verbose=0)
-    head = model.layers[1]
-    out['keras'] = {
-        'emb': _replica_values(embeddings),
-        'w': _replica_values(head.kernel),
-        'bias': _replica_values(head.bias),
-        'applied': callback.report.applied,
-    }
+    model.fit(callbacks=[callback], verbose=0, **fit_kwargs)
+    return model, callback.report
+
+
+def _scenario_mirrored(workdir):
+    cpu = tf.config.list_physical_devices('CPU')[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    paths = _write_sources(workdir)
+    strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+    out = {}
+    _attempt(out, 'eager', _mirrored_eager, strategy, paths)
+    _attempt(out, 'graph', _mirrored_graph, paths)
+    _attempt(out, 'hook', _mirrored_hook, paths)
+
+    def keras_fit():
+        x, y = np.zeros((4, 1), np.int32), np.zeros((4, 1, 2), np.float32)
+        fit_kwargs = {'x': x, 'y': y, 'batch_size': 4, 'epochs': 1}
+        model, report = _keras_fit(strategy, paths, workdir, 'keras', fit_kwargs)
+        return {
+            'emb': _replica_values(model.layers[0].embeddings),
+            'w': _replica_values(model.layers[1].kernel),
+            'bias': _replica_values(model.layers[1].bias),
+            'applied': report.applied,
+        }
+
+    _attempt(out, 'keras', keras_fit)
     return out
+
+
+def _ps_core(strategy, paths):
+    """ShardedVariables passed as a list; their names come from their shards."""
+    with strategy.scope():
+        emb = tf.Variable(tf.ones([ROWS, 3]), name='emb')
+        w = tf.Variable(tf.ones([3, 2]), name='w')
+    report = warm_start_hooks.warm_start(
+        paths['ckpt'], variables=[emb, w], var_name_to_vocab_info={'emb': _vocab_info(paths)}
+    )
+    return {
+        'emb': _shard_values(emb),
+        'w': _shard_values(w),
+        'names': report.names(),
+        'details': _details(report),
+        'table': report.table(),
+    }
+
+
+def _ps_keras2(strategy, paths, workdir, flavour):
+    """Keras 2 lists a ShardedVariable's shards as the model's variables."""
+    data = tf.data.Dataset.from_tensors(
+        (np.zeros((4, 1), np.int32), np.zeros((4, 1, 2), np.float32))
+    ).repeat()
+    fit_kwargs = {'x': data, 'epochs': 1, 'steps_per_epoch': 1}
+    model, report = _keras_fit(strategy, paths, workdir, flavour, fit_kwargs)
+    return {
+        'emb': _shard_values(model.layers[0].embeddings),
+        'w': _shard_values(model.layers[1].kernel),
+        'bias': _shard_values(model.layers[1].bias),
+        'details': _details(report),
+        'renamed_by': [e.renamed_by for e in report.entries],
+    }
+
+
+def _ps_keras3(strategy, paths, workdir):
+    """Keras 3 variables hold a ShardedVariable each."""
+    keras = importlib.import_module('keras')
+    source = _save_old_keras_model(keras, workdir)
+    with strategy.scope():
+        model = _keras_model(keras, ROWS, ('emb', 'head'))
+    embeddings = model.layers[0].embeddings
+    warm_start_hooks.warm_start(
+        source, variables=model, var_name_to_vocab_info={embeddings.path: _vocab_info(paths)}
+    )
+    return {
+        'emb': _shard_values(embeddings),
+        'w': _shard_values(model.layers[1].kernel),
+        'bias': _shard_values(model.layers[1].bias),
+    }
 
 
 def _scenario_parameter_server(workdir):
@@ -302,63 +406,14 @@ def _scenario_parameter_server(workdir):
         variable_partitioner=tf.distribute.experimental.partitioners.FixedShardsPartitioner(2),
     )
     out = {}
-    # The core: ShardedVariables passed as a list; their names come from their shards.
-    with strategy.scope():
-        emb = tf.Variable(tf.ones([ROWS, 3]), name='emb')
-        w = tf.Variable(tf.ones([3, 2]), name='w')
-    report = warm_start_hooks.warm_start(
-        paths['ckpt'], variables=[emb, w], var_name_to_vocab_info={'emb': _vocab_info(paths)}
-    )
-    out['core'] = {
-        'emb': _shard_values(emb),
-        'w': _shard_values(w),
-        'names': report.names(),
-        'details': _details(report),
-        'table': report.table(),
-    }
-    # Keras 2 (tf.keras on TensorFlow <= 2.15, else tf_keras): the callback in fit().
+    _attempt(out, 'core', _ps_core, strategy, paths)
+    # Keras 2: tf.keras on TensorFlow <= 2.15, else the tf_keras package.
     keras_major = _keras_major()
     flavour = 'keras' if keras_major == 2 else 'tf_keras'
     if _importable(flavour):
-        keras = importlib.import_module(flavour)
-        from warm_start_hooks import keras as wsk  # pylint: disable=import-outside-toplevel
-
-        callback_class = wsk.WarmStartCallback if flavour == 'keras' else wsk.TfKerasWarmStartCallback
-        source = _save_old_keras_model(keras, workdir)
-        with strategy.scope():
-            model = _keras_model(keras, ROWS, ('emb', 'head'))
-            model.compile(keras.optimizers.SGD(0.0), 'mse')
-        callback = callback_class(
-            warm_start_hooks.WarmStartSettings(
-                source, var_name_to_vocab_info={'emb/embeddings': _vocab_info(paths)}
-            )
-        )
-        data = tf.data.Dataset.from_tensors(
-            (np.zeros((4, 1), np.int32), np.zeros((4, 1, 2), np.float32))
-        ).repeat()
-        model.fit(data, epochs=1, steps_per_epoch=1, callbacks=[callback], verbose=0)
-        out['keras2'] = {
-            'emb': _shard_values(model.layers[0].embeddings),
-            'w': _shard_values(model.layers[1].kernel),
-            'bias': _shard_values(model.layers[1].bias),
-            'details': _details(callback.report),
-            'renamed_by': [e.renamed_by for e in callback.report.entries],
-        }
-    # Keras 3: its variables hold ShardedVariables.
+        _attempt(out, 'keras2', _ps_keras2, strategy, paths, workdir, flavour)
     if keras_major >= 3:
-        keras = importlib.import_module('keras')
-        source = _save_old_keras_model(keras, workdir)
-        with strategy.scope():
-            model = _keras_model(keras, ROWS, ('emb', 'head'))
-        embeddings = model.layers[0].embeddings
-        warm_start_hooks.warm_start(
-            source, variables=model, var_name_to_vocab_info={embeddings.path: _vocab_info(paths)}
-        )
-        out['keras3'] = {
-            'emb': _shard_values(embeddings),
-            'w': _shard_values(model.layers[1].kernel),
-            'bias': _shard_values(model.layers[1].bias),
-        }
+        _attempt(out, 'keras3', _ps_keras3, strategy, paths, workdir)
     return out
 
 
@@ -438,18 +493,27 @@ def _scenario_replica_device_setter(workdir):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
     servers = subprocess.Popen(
         [
-            sys.executable, '-c', _BOOT, os.path.abspath(__file__), 'serve',
-            json.dumps(addresses), json.dumps([['ps', 0], ['ps', 1], ['worker', 0]]),
+            sys.executable,
+            '-c',
+            _BOOT,
+            os.path.abspath(__file__),
+            'serve',
+            json.dumps(addresses),
+            json.dumps([['ps', 0], ['ps', 1], ['worker', 0]]),
         ],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         if not servers.stdout.readline().startswith('READY'):
             raise RuntimeError('the PS and worker servers did not start')
         chief = tf.distribute.Server(cluster, job_name='chief', task_index=0, start=True)
         worker_target = f'grpc://{addresses["worker"][0]}'
         model_dir = os.path.join(workdir, 'model')
-        info = _vocab_info(paths)
+        # No backup_initializer: new rows are zeros, and each remap op feeds its assign.
+        info = _vocab_info(paths, backup=False)
 
         def hook(give_model_dir):
             settings = warm_start_hooks.WarmStartSettings(
@@ -481,10 +545,7 @@ def _scenario_replica_device_setter(workdir):
         partitioner = tf.compat.v1.fixed_size_partitioner(2)
         emb = tf.compat.v1.get_variable('emb', [ROWS, 3], initializer=ones, partitioner=partitioner)
         w = tf.compat.v1.get_variable('w', [3, 2], initializer=ones, partitioner=partitioner)
-        tf_info = tf.compat.v1.train.VocabInfo(
-            paths['new'], len(NEW_WORDS), NUM_OOV, paths['old'],
-            backup_initializer=tf.compat.v1.constant_initializer(BACKUP),
-        )  # fmt: skip
+        tf_info = tf.compat.v1.train.VocabInfo(paths['new'], len(NEW_WORDS), NUM_OOV, paths['old'])
         tf.compat.v1.train.warm_start(paths['ckpt'], '.*', {'emb': tf_info})
         with tf.compat.v1.Session() as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
@@ -521,6 +582,14 @@ class _ChildTest(parameterized.TestCase):
         shutil.rmtree(cls._workdir, ignore_errors=True)
         super().tearDownClass()
 
+    def part(self, key):
+        """The child's result for `key`; fails with its traceback if that part failed."""
+        self.assertIn(key, self.result)
+        got = self.result[key]
+        if 'error' in got:
+            self.fail(f'{self.scenario} {key} failed in the child process:\n{got["error"]}')
+        return got
+
     def assert_rows(self, parts, expected, msg=''):
         """Each part (a shard or partition) holds its rows of `expected`, in order."""
         row = 0
@@ -552,10 +621,11 @@ class MirroredStrategyTest(_ChildTest):
     @parameterized.named_parameters(
         ('eager', 'eager', ('emb', 'w')),
         ('graph', 'graph', ('emb', 'w')),
+        ('hook', 'hook', ('emb', 'w')),
         ('keras_callback', 'keras', ('emb', 'w', 'bias')),
     )
     def test_every_replica_matches_oracle(self, case, names):
-        got = self.result[case]
+        got = self.part(case)
         expected = {'emb': _oracle_emb(), 'w': np.asarray(OLD_W), 'bias': np.asarray(OLD_BIAS)}
         for name in names:
             replicas = got[name]['values']
@@ -566,19 +636,19 @@ class MirroredStrategyTest(_ChildTest):
             np.testing.assert_array_equal(replicas[0], replicas[1], err_msg=name)
 
     def test_replicas_are_on_both_devices(self):
-        devices = self.result['eager']['emb']['devices']
+        devices = self.part('eager')['emb']['devices']
         self.assertEqual([d.split('/')[-1] for d in devices], ['device:CPU:0', 'device:CPU:1'])
 
     def test_report_names_mirrored_variables(self):
-        self.assertEqual(self.result['eager']['names'], ['emb', 'w'])
-        self.assertTrue(self.result['keras']['applied'])
+        self.assertEqual(self.part('eager')['names'], ['emb', 'w'])
+        self.assertTrue(self.part('keras')['applied'])
 
 
 class ParameterServerStrategyTest(_ChildTest):
     scenario = 'parameter_server'
 
     def test_each_shard_holds_its_rows_of_oracle(self):
-        core = self.result['core']
+        core = self.part('core')
         self.assert_rows(core['emb']['values'], _oracle_emb(), 'emb')
         self.assert_rows(core['w']['values'], np.asarray(OLD_W), 'w')
         # The OOV rows (6 and 7) are in the second shard, on the second PS task.
@@ -591,25 +661,24 @@ class ParameterServerStrategyTest(_ChildTest):
 
     def test_sharded_variables_are_named_by_their_shards(self):
         # A ShardedVariable's own name is 'ShardedVariable'; each is one target.
-        self.assertEqual(self.result['core']['names'], ['emb', 'w'])
+        self.assertEqual(self.part('core')['names'], ['emb', 'w'])
 
     def test_report_lists_rows_per_shard(self):
-        core = self.result['core']
+        core = self.part('core')
         details = core['details']
         self.assert_details(details['emb'], 'emb')
+        self.assertEqual([d['device'] for d in details['emb']], core['emb']['devices'])
         self.assertEqual(
-            [d['device'] for d in details['emb']], core['emb']['devices']
+            [(d['offset'], d['rows'], d['copied']) for d in details['w']], [(0, 2, 2), (2, 1, 1)]
         )
-        self.assertEqual([(d['offset'], d['rows'], d['copied']) for d in details['w']],
-                         [(0, 2, 2), (2, 1, 1)])  # fmt: skip
         self.assertIn('2 parts: rows 0-3 on ps:', core['table'])
-        self.assertIn('(3 copied, 1 new)', core['table'])
+        self.assertIn('(3 copied, 1 new, 0 oov)', core['table'])
         self.assertIn('(1 copied, 1 new, 2 oov)', core['table'])
 
     def test_keras2_callback_warm_starts_shards(self):
         if 'keras2' not in self.result:
             self.skipTest('Keras 2 (tf.keras or tf_keras) is not installed.')
-        got = self.result['keras2']
+        got = self.part('keras2')
         self.assert_rows(got['emb']['values'], _oracle_emb(), 'emb')
         self.assert_rows(got['w']['values'], np.asarray(OLD_W), 'kernel')
         self.assert_rows(got['bias']['values'], np.asarray(OLD_BIAS), 'bias')
@@ -619,7 +688,7 @@ class ParameterServerStrategyTest(_ChildTest):
 
     @absltest.skipUnless(_keras_major() >= 3, 'Keras 3 is not installed.')
     def test_keras3_model_warm_starts_shards(self):
-        got = self.result['keras3']
+        got = self.part('keras3')
         self.assertLen(got['emb']['values'], 2)
         self.assert_rows(got['emb']['values'], _oracle_emb(), 'emb')
         self.assert_rows(got['w']['values'], np.asarray(OLD_W), 'kernel')
@@ -630,12 +699,12 @@ class ReplicaDeviceSetterTest(_ChildTest):
     scenario = 'replica_device_setter'
 
     def test_partitions_on_ps_match_oracle_and_tensorflow(self):
-        first = self.result['first']
+        first = self.part('first')
         self.assertTrue(first['applied'])
         self.assertEqual(first['devices']['emb'], ['/job:ps/task:0', '/job:ps/task:1'])
-        self.assert_rows(first['values']['emb'], _oracle_emb(), 'emb')
+        self.assert_rows(first['values']['emb'], _oracle_emb(0.0), 'emb')
         self.assert_rows(first['values']['w'], np.asarray(OLD_W), 'w')
-        tf_values = self.result['tensorflow']
+        tf_values = self.part('tensorflow')
         for name in ('emb', 'w'):
             for ours, theirs in zip(first['values'][name], tf_values[name]):
                 np.testing.assert_allclose(ours, theirs, err_msg=name)
@@ -644,7 +713,7 @@ class ReplicaDeviceSetterTest(_ChildTest):
     def test_numpy_remap_is_not_placed_on_ps(self):
         # It ran (the values above); each remap op has an input and no device, so the
         # placer keeps it on the chief instead of moving it to its consumer on a PS.
-        ops = self.result['first']['remap_ops']
+        ops = self.part('first')['remap_ops']
         self.assertLen(ops, 2)
         for op in ops:
             self.assertEqual(op['device'], '')
@@ -657,12 +726,16 @@ class ReplicaDeviceSetterTest(_ChildTest):
     )
     def test_session_keeps_trained_values(self, run):
         # The first session trained one step (+1); a later session must not warm-start again.
-        got = self.result[run]['values']
-        self.assert_rows(got['emb'], _oracle_emb() + 1.0, f'{run} emb')
+        part = self.part(run)
+        got = part['values']
+        self.assert_rows(got['emb'], _oracle_emb(0.0) + 1.0, f'{run} emb')
         self.assert_rows(got['w'], np.asarray(OLD_W) + 1.0, f'{run} w')
+        # ... and its report says that the warm start did not run.
+        self.assertFalse(part['applied'], run)
+        self.assertTrue(part['skipped_reason'], run)
 
     def test_resumed_chief_with_model_dir_reports_skip(self):
-        got = self.result['resumed_model_dir']
+        got = self.part('resumed_model_dir')
         self.assertFalse(got['applied'])
         self.assertIn('the model restored its own checkpoint', got['skipped_reason'])
 
@@ -686,9 +759,7 @@ class HelpersTest(parameterized.TestCase):
                 _distribute.PartDetail(4, 4, '/job:ps/task:1', copied=1, new=1, oov=2),
             ),
         )
-        self.assertEqual(
-            [d.copied for d in _distribute.part_details(parts)], [4, 4]
-        )
+        self.assertEqual([d.copied for d in _distribute.part_details(parts)], [4, 4])
 
     def test_local_numpy_function_leaves_device_scope(self):
         with tf.Graph().as_default():

@@ -7,7 +7,9 @@ Three layouts come from `tf.distribute` and TF1 parameter servers:
   * A `ShardedVariable` (TF2 `ParameterServerStrategy` with a
     `variable_partitioner`) stores row blocks on the parameter servers. Its
     shards are the parts of one target, and a Keras 2 model lists the shards,
-    not the `ShardedVariable`: each shard leads back to it.
+    not the `ShardedVariable`: each shard leads back to it. (A Keras 3
+    variable that holds a `ShardedVariable` stays one part; its `assign`
+    splits the value across the shards.)
   * A `MirroredVariable` (`MirroredStrategy`) holds one copy per replica. An
     eager `assign` in cross-replica context writes every copy; in graph mode
     the override must do the same (`assign_op`).
@@ -105,8 +107,7 @@ def assign_op(variable: Any, value: tf.Tensor) -> tf.Operation | None:
     """Graph mode: an op that assigns `value` to every replica, or None if not distributed.
 
     The variable's own cross-replica `assign` is used, so each copy is written
-    on its device (a `SyncOnReadVariable` with SUM aggregation gets its share,
-    as in a checkpoint restore).
+    on its own device, as TensorFlow writes them.
     """
     if not is_distributed(variable):
         return None
@@ -163,7 +164,7 @@ def part_details(
     """
     out = []
     for part in parts:
-        r0, n = int(part.offset[0]) if part.offset else 0, int(part.shape[0]) if part.shape else 1
+        r0, n = int(part.offset[0]), int(part.shape[0])  # Parts split rows (axis 0).
         device = _device(part.variable)
         if index is None:
             out.append(PartDetail(r0, n, device, copied=n))

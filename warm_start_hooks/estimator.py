@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 import time
+import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
@@ -226,7 +227,11 @@ def _add_marker(plan: _plan.Plan) -> tf.Tensor | None:
     if not parts:
         return None
     first = parts[0].variable
-    with first.graph.as_default(), tf.compat.v1.colocate_with(first):
+    # A container of its own: a parameter server outlives the chief's sessions, so
+    # a marker shared by name would still be initialized from an earlier run. Not
+    # colocated with `first`: a MirroredVariable has no handle outside a replica.
+    container = f'warm_start_{uuid.uuid4().hex}'
+    with first.graph.as_default(), tf.compat.v1.container(container):
         # In no collection: never saved, restored or checked by a Scaffold.
         marker = tf.compat.v1.Variable(
             1.0, trainable=False, collections=[], name='warm_start_applied', use_resource=True
