@@ -241,7 +241,17 @@ class CheckpointSource:
 
     # ---- data ----------------------------------------------------------
     def read(self, key: str) -> np.ndarray:
-        """The whole tensor `key` as a numpy array."""
+        """The whole tensor `key` as a numpy array.
+
+        Raises:
+          KeyError: The checkpoint has no tensor `key`.
+          CorruptCheckpointError: The tensor's bytes cannot be read.
+        """
+        if key not in self.shapes:
+            raise KeyError(
+                f'Checkpoint {self.prefix!r} has no tensor {key!r}.'
+                f'{_errors.did_you_mean(key, self.keys)} Received: key={key!r}'
+            )
         try:
             return self._reader.get_tensor(key)
         except (tf.errors.OpError, ValueError, RuntimeError, IndexError) as e:
