@@ -26,7 +26,9 @@ The table format (TensorFlow's `tensorflow/core/lib/io/format.h`, `block.cc`):
 Only what this reader is sure of is read here: numeric, unsliced tensors of a
 little-endian bundle on a little-endian machine, with an uncompressed index.
 For anything else `TensorLocation` is not given and callers use TensorFlow's
-own reader.
+own reader. A tensor's CRC32C covers all of it, so rows read alone are not
+checked against it (TensorFlow checks it on whole-tensor reads); a data file
+shorter than the index says is reported.
 """
 
 from __future__ import annotations
@@ -225,19 +227,28 @@ class BundleIndex:
         Raises:
           BundleFormatError: The index is not a table this reader knows.
         """
+        from google.protobuf import message
         from tensorflow.core.protobuf import tensor_bundle_pb2
 
-        with tf.io.gfile.GFile(prefix + '.index', 'rb') as f:
+        path = prefix + '.index'
+        with tf.io.gfile.GFile(path, 'rb') as f:
             data = f.read()
         header = None
         entries = {}
-        for key, value in table_entries(data):
-            if key == _HEADER_KEY:
-                header = tensor_bundle_pb2.BundleHeaderProto.FromString(value)
-            else:
-                entries[key.decode('utf-8', 'surrogateescape')] = value
-        if header is None:
-            raise BundleFormatError(f'{prefix}.index has no bundle header')
+        try:
+            for key, value in table_entries(data):
+                if key == _HEADER_KEY:
+                    header = tensor_bundle_pb2.BundleHeaderProto.FromString(value)
+                else:
+                    entries[key.decode('utf-8', 'surrogateescape')] = value
+            if header is None:
+                raise BundleFormatError('it has no bundle header (the empty key)')
+        except (BundleFormatError, message.DecodeError) as e:
+            raise BundleFormatError(
+                f'Checkpoint index {path!r} is not a tensor-bundle table this reader knows: '
+                f"{e}. Expected an uncompressed table as TensorFlow writes it; TensorFlow's "
+                f'own reader can still read the whole tensors. Received: path={path!r}'
+            ) from None
         little = header.endianness == tensor_bundle_pb2.BundleHeaderProto.LITTLE
         return cls(prefix, entries, max(1, header.num_shards), little)
 
@@ -253,12 +264,16 @@ class BundleIndex:
         saved in slices (partitioned variables saved whole), scalars, and
         big-endian bundles or machines.
         """
+        from google.protobuf import message
         from tensorflow.core.protobuf import tensor_bundle_pb2
 
         raw = self._entries.get(key)
         if raw is None or not self.little_endian or sys.byteorder != 'little':
             return None
-        entry = tensor_bundle_pb2.BundleEntryProto.FromString(raw)
+        try:
+            entry = tensor_bundle_pb2.BundleEntryProto.FromString(raw)
+        except message.DecodeError:
+            return None  # TensorFlow's reader reports it when the tensor is read whole.
         if entry.slices or entry.dtype not in _RAW_DTYPES:
             return None
         shape = tuple(int(d.size) for d in entry.shape.dim)

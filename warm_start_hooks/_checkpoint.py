@@ -281,11 +281,12 @@ class CheckpointSource:
           The rows. Treat them as read-only: they may be shared with other callers.
 
         Raises:
+          KeyError: The checkpoint has no tensor `key`.
           CorruptCheckpointError: The data file is missing or shorter than the index says.
         """
-        shape = self.shapes[key]
+        shape = self.shapes.get(key)
         if not shape:
-            return self.read(key)
+            return self.read(key)  # A scalar; or no such key, which `read` reports.
         n = shape[0]
         start = min(max(int(start), 0), n)
         stop = min(max(int(stop), start), n)

@@ -26,6 +26,10 @@ def np_dtype(dtype: tf.DType) -> np.dtype:
     return np.dtype(dtype.as_numpy_dtype)
 
 
+# Rows copied at once from a chunk into the output: bounds the temporary copy.
+_PIECE_BYTES = 8 << 20
+
+
 def gather_rows(
     read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int, progress=None
 ):
@@ -71,20 +75,23 @@ def gather_rows(
     order = np.argsort(src, kind='stable')
     src, dst = src[order], dst[order]
     out_rows = _as_rows(out)
+    piece = max(1, _PIECE_BYTES // max(1, ncols * out.dtype.itemsize))
     i = 0
     while i < len(src):
         start = int(src[i])
         stop = min(start + max_rows, n_old)
         j = int(np.searchsorted(src, stop, side='left'))
         block = read_rows(start, stop)
-        if block.dtype == out.dtype:
-            # Rows as single items: one memcpy each, for the gather and the scatter.
-            picked = np.take(_as_rows(block), src[i:j] - start, mode='clip')
-            np.put(out_rows, dst[i:j], picked)
-        else:
-            picked = block[src[i:j] - start]
-            out[dst[i:j]] = picked
-        del block, picked  # Hold one chunk at a time.
+        block_rows = _as_rows(block) if block.dtype == out.dtype else None
+        # Copied in pieces of `_PIECE_BYTES`: the temporary stays small.
+        for a in range(i, j, piece):
+            b = min(a + piece, j)
+            if block_rows is not None:
+                # Rows as single items: one memcpy each, for the gather and the scatter.
+                np.put(out_rows, dst[a:b], np.take(block_rows, src[a:b] - start, mode='clip'))
+            else:
+                out[dst[a:b]] = block[src[a:b] - start]
+        del block, block_rows  # Hold one chunk at a time.
         if progress is not None:
             progress(j - i)
         i = j
