@@ -543,7 +543,9 @@ class _CallbackTestBase(parameterized.TestCase):
 
             def on_epoch_begin(self, epoch, logs=None):
                 opt = self.model.optimizer
-                self.slots = [v.numpy() for v in opt.variables if tuple(v.shape) in shapes and len(v.shape)]
+                self.slots = [
+                    v.numpy() for v in opt.variables if tuple(v.shape) in shapes and len(v.shape)
+                ]
                 self.lr = float(np.asarray(opt.learning_rate))
 
         probe = Probe()

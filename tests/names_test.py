@@ -78,7 +78,7 @@ class RenameRulesTest(parameterized.TestCase):
     def test_regex_problems(self):
         self.assertEqual(_names.regex_problems(['a.*', 'b'], 'x'), [])
         (problem,) = _names.regex_problems(['a(', 'b'], 'vars_to_warm_start')
-        self.assertIn("vars_to_warm_start has an invalid regex", problem)
+        self.assertIn('vars_to_warm_start has an invalid regex', problem)
         self.assertIn("Received: 'a('", problem)
 
     def test_unused(self):

@@ -6,6 +6,7 @@ in graph mode (the initializers are not replaced: running
 """
 
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -394,6 +395,35 @@ class CrlfVocabularyTest(_Fixture):
             with tf1.Session() as sess:
                 sess.run(tf1.global_variables_initializer())
                 return sess.run(v), result
+
+
+class SharedVocabularyTest(parameterized.TestCase):
+    def test_a_vocabulary_pair_is_checked_and_remapped_once(self):
+        d = self.create_tempdir()
+        write_checkpoint(
+            os.path.join(d.full_path, 'ckpt'),
+            {'a': np.ones((4, 3), np.float32), 'b': np.full((4, 2), 2.0, np.float32)},
+        )
+        old = d.create_file('old.txt', content='\n'.join(OLD_VOCAB) + '\n').full_path
+        new = d.create_file('new.txt', content='\n'.join(NEW_VOCAB) + '\n').full_path
+        variables = {
+            'a': tf.Variable(np.zeros((4, 3), np.float32)),
+            'b': tf.Variable(np.zeros((4, 2), np.float32)),
+        }
+        infos = {name: wsh.VocabInfo(new, 3, 1, old) for name in variables}
+        from warm_start_hooks import _vocab
+
+        with mock.patch.object(_vocab, 'remapping', wraps=_vocab.remapping) as remapping:
+            with mock.patch.object(_vocab, 'problems', wraps=_vocab.problems) as problems:
+                report = wsh.warm_start(d.full_path, '.*', infos, variables=variables)
+        self.assertEqual(remapping.call_count, 1)
+        self.assertEqual(problems.call_count, 2)  # The new and the old vocabulary.
+        self.assertEqual(report.counts(), {'remap': 2})
+        np.testing.assert_array_equal(
+            variables['b'].numpy(),
+            [[2, 2], [0, 0], [2, 2], [0, 0]],  # orange, kiwi, apple, OOV
+        )
+        np.testing.assert_array_equal(variables['a'].numpy()[1], [0, 0, 0])  # 'kiwi' is new
 
 
 if __name__ == '__main__':

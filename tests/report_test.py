@@ -26,7 +26,9 @@ def _report_with_entries(applied=True):
             renamed_by='var_name_to_prev_var_name',
         ),
         _plan.PlanEntry('w', 'copy', 'w', (3, 2), (3, 2), 'bfloat16', 'float32', 1, 12, cast=True),
-        _plan.PlanEntry('b', 'skip', None, (2,), None, 'float32', None, 1, 8, reason='ignored by rule 0'),
+        _plan.PlanEntry(
+            'b', 'skip', None, (2,), None, 'float32', None, 1, 8, reason='ignored by rule 0'
+        ),
     )
     return _report.WarmStartReport(
         source='/m/model.ckpt-5',
@@ -46,10 +48,15 @@ class ReportTest(parameterized.TestCase):
         lines = table.splitlines()
         self.assertEqual(
             lines[0],
-            'Warm-started 3 variable(s) from /m/model.ckpt-5 (1 copy, 1 remap, 1 skip; 96 B; 0.25s)',
+            'Warm-started 3 variable(s) from /m/model.ckpt-5 '
+            '(1 copy, 1 remap, 1 skip; 96 B; 0.25s)',
         )
         self.assertRegex(lines[1], r'^variable\s+action\s+source\s+shape\s+dtype\s+details$')
-        self.assertRegex(lines[3], r'^emb\s+remap\s+old/emb\s+7x3\s+float32\s+rows: 1 kept, 2 moved, 3 new, 1 oov, 1 dropped; init=zeros; 2 parts; via var_name_to_prev_var_name$')
+        self.assertRegex(
+            lines[3],
+            r'^emb\s+remap\s+old/emb\s+7x3\s+float32\s+rows: 1 kept, 2 moved, 3 new, 1 oov, '
+            r'1 dropped; init=zeros; 2 parts; via var_name_to_prev_var_name$',
+        )
         self.assertRegex(lines[4], r'^w\s+copy \+cast\s+w\s+3x2\s+float32->bfloat16$')
         self.assertRegex(lines[5], r'^b\s+skip\s+-\s+2\s+float32\s+ignored by rule 0$')
         self.assertEqual(lines[6], 'Unused checkpoint tensors: old/extra')
@@ -60,7 +67,9 @@ class ReportTest(parameterized.TestCase):
         self.assertStartsWith(_report_with_entries(applied=False).summary(), 'Plan (dry run): 3')
         skipped = _report.WarmStartReport.skipped('/m', 'the model restored its own checkpoint')
         self.assertFalse(skipped.applied)
-        self.assertEqual(skipped.summary(), 'Warm start skipped: the model restored its own checkpoint')
+        self.assertEqual(
+            skipped.summary(), 'Warm start skipped: the model restored its own checkpoint'
+        )
 
     def test_json_round_trip(self):
         data = json.loads(_report_with_entries().to_json())

@@ -34,7 +34,11 @@ class VocabInfoTest(parameterized.TestCase):
         ('new_size', dict(new_vocab_size=-1), 'new_vocab_size must be >= 0'),
         ('oov', dict(num_oov_buckets=-2), 'num_oov_buckets must be >= 0'),
         ('old_size', dict(old_vocab_size=0), 'old_vocab_size must be -1'),
-        ('not_int', dict(new_vocab_size='3'), "new_vocab_size must be an int. Received: new_vocab_size='3'"),
+        (
+            'not_int',
+            dict(new_vocab_size='3'),
+            "new_vocab_size must be an int. Received: new_vocab_size='3'",
+        ),
         ('bool', dict(num_oov_buckets=True), 'num_oov_buckets must be an int'),
         ('empty_path', dict(new_vocab=''), 'new_vocab must be a file path'),
         ('bad_new_row_init', dict(new_row_init='median'), "new_row_init must be 'mean'"),
@@ -63,9 +67,7 @@ class VocabInfoTest(parameterized.TestCase):
 
 class WarmStartSettingsTest(parameterized.TestCase):
     def test_positional_fields_match_estimator(self):
-        names = [
-            f.name for f in dataclasses.fields(_settings.WarmStartSettings) if not f.kw_only
-        ]
+        names = [f.name for f in dataclasses.fields(_settings.WarmStartSettings) if not f.kw_only]
         self.assertEqual(
             names,
             [
@@ -141,12 +143,17 @@ class WarmStartSettingsTest(parameterized.TestCase):
             }
         )
         s = _settings.coerce_settings(json.loads(text))
-        self.assertEqual(s.var_name_to_vocab_info['emb'], _settings.VocabInfo('n.txt', 3, 1, 'o.txt'))
+        self.assertEqual(
+            s.var_name_to_vocab_info['emb'], _settings.VocabInfo('n.txt', 3, 1, 'o.txt')
+        )
         self.assertEqual(s.rules, (('new/(.*)', 'old/\\1'), ('.*/Adam', None)))
         self.assertEqual(s.collection, 'all')
 
     def test_coerce_unknown_field(self):
-        with self.assertRaisesRegex(_errors.WarmStartError, r"unknown settings field\(s\) \['colection'\].*Did you mean: collection"):
+        with self.assertRaisesRegex(
+            _errors.WarmStartError,
+            r"unknown settings field\(s\) \['colection'\].*Did you mean: collection",
+        ):
             _settings.coerce_settings({'ckpt_to_initialize_from': '/c', 'colection': 'all'})
 
     def test_coerce_rejects_other_types(self):

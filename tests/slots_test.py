@@ -20,7 +20,9 @@ def _oracle_rows(old_matrix, fill_value, oov=1):
     """Rows of NEW from OLD's rows; new tokens and OOV rows get `fill_value`."""
     rows = []
     for tok in NEW:
-        rows.append(old_matrix[OLD.index(tok)] if tok in OLD else np.full(old_matrix.shape[1:], fill_value))
+        rows.append(
+            old_matrix[OLD.index(tok)] if tok in OLD else np.full(old_matrix.shape[1:], fill_value)
+        )
     rows += [np.full(old_matrix.shape[1:], fill_value)] * oov
     return np.stack(rows).astype(np.float32)
 
@@ -30,7 +32,11 @@ class SlotIndexTest(parameterized.TestCase):
         ('tf1_adagrad', 'emb/Adagrad', ('emb', 'tf1', 'Adagrad')),
         ('tf1_adam_v', 'scope/emb/Adam_1', ('scope/emb', 'tf1', 'Adam_1')),
         ('tf1_ftrl', 'emb/Ftrl_1', ('emb', 'tf1', 'Ftrl_1')),
-        ('keras3', 'adam/seq_emb_embeddings_momentum', ('seq/emb/embeddings', 'keras3', 'momentum')),
+        (
+            'keras3',
+            'adam/seq_emb_embeddings_momentum',
+            ('seq/emb/embeddings', 'keras3', 'momentum'),
+        ),
         ('keras2', 'm/emb/embeddings', ('emb/embeddings', 'keras2', 'm')),
         ('partition_is_not_slot', 'emb/part_0', None),
         ('unknown_parent', 'other/Adagrad', None),
@@ -88,17 +94,29 @@ class SlotWarmStartTest(parameterized.TestCase):
             report = wsh.warm_start(
                 prefix,
                 ['.*'],
-                {'emb': wsh.VocabInfo(new_vocab, 6, 1, old_vocab, backup_initializer=tf1.ones_initializer())},
+                {
+                    'emb': wsh.VocabInfo(
+                        new_vocab, 6, 1, old_vocab, backup_initializer=tf1.ones_initializer()
+                    )
+                },
                 include_slots=True,
             )
             self.assertEqual(report.entry('emb/Adagrad').action, 'remap')
             self.assertEqual(report.entry('emb/Adagrad').renamed_by, 'slot of emb')
             with tf1.Session() as s:
                 s.run(tf1.global_variables_initializer())
-                values = {
-                    v.op.name: s.run(v) for v in tf1.global_variables()
-                }
-        got_emb = np.concatenate([values[k] for k in sorted(values) if k.startswith('emb/part') and 'Adagrad' not in k]) if parts > 1 else values['emb']
+                values = {v.op.name: s.run(v) for v in tf1.global_variables()}
+        got_emb = (
+            np.concatenate(
+                [
+                    values[k]
+                    for k in sorted(values)
+                    if k.startswith('emb/part') and 'Adagrad' not in k
+                ]
+            )
+            if parts > 1
+            else values['emb']
+        )
         got_acc = np.concatenate([values[k] for k in sorted(values) if k.endswith('Adagrad')])
         np.testing.assert_array_equal(got_emb, _oracle_rows(old_emb, 1.0))
         # New rows keep the optimizer's initial accumulator value.
@@ -113,9 +131,14 @@ class SlotWarmStartTest(parameterized.TestCase):
                 prefix = tf1.train.Saver().save(s, os.path.join(d, 'model.ckpt'))
         with tf.Graph().as_default():
             tf1.get_variable('emb', shape=[7, 3])
-            with self.assertRaisesRegex(wsh.WarmStartError, "include_slots=True needs.*collection='all'"):
+            with self.assertRaisesRegex(
+                wsh.WarmStartError, "include_slots=True needs.*collection='all'"
+            ):
                 wsh.warm_start(
-                    prefix, '.*', {'emb': wsh.VocabInfo(new_vocab, 6, 1, old_vocab)}, include_slots=True
+                    prefix,
+                    '.*',
+                    {'emb': wsh.VocabInfo(new_vocab, 6, 1, old_vocab)},
+                    include_slots=True,
                 )
 
     def test_keras_adam_slots_remapped_eagerly(self):

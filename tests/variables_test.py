@@ -15,9 +15,7 @@ def _graph_with_variables():
     with g.as_default():
         tf1.get_variable('dense/kernel', shape=[3, 2])
         tf1.get_variable('dense/bias', shape=[2])
-        tf1.get_variable(
-            'emb', shape=[6, 2], partitioner=tf1.fixed_size_partitioner(3)
-        )
+        tf1.get_variable('emb', shape=[6, 2], partitioner=tf1.fixed_size_partitioner(3))
         tf1.get_variable('bn/moving_mean', shape=[2], trainable=False)
         tf1.train.get_or_create_global_step()
     return g
@@ -46,7 +44,10 @@ class GroupingTest(parameterized.TestCase):
         self.assertEqual(kernel.parts[0].spec(kernel.full_shape), '')
 
     def test_sharded_variable(self):
-        shards = [tf.Variable(np.zeros((2, 3), np.float32)), tf.Variable(np.zeros((3, 3), np.float32))]
+        shards = [
+            tf.Variable(np.zeros((2, 3), np.float32)),
+            tf.Variable(np.zeros((3, 3), np.float32)),
+        ]
         sharded = tf.__internal__.distribute.ShardedVariable(shards, name='emb')
         (t,) = _variables.to_targets([sharded])
         self.assertEqual(t.name, 'emb')

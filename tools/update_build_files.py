@@ -87,9 +87,7 @@ def _package_build() -> str:
             deps = sorted(set(deps) | {f':{PKG}'}) if package else deps
         if stem not in ENTRY_POINTS:
             members.append(stem)
-        rules.append(
-            _rule('py_library', stem, [path.name], deps, visibility='[":internal"]')
-        )
+        rules.append(_rule('py_library', stem, [path.name], deps, visibility='[":internal"]'))
     init_modules, _, _ = _imports(ROOT / PKG / '__init__.py')
     deps = sorted({f':{m}' for m in init_modules} | {f':{m}' for m in LAZY if m in members})
     rules.insert(

@@ -29,8 +29,12 @@ def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
     if variables is not None:
         return _variables.object_pool(variables)
     if tf.executing_eagerly():
-        if isinstance(vars_to_warm_start, (list, tuple)) and vars_to_warm_start and all(
-            _variables.is_variable(v) or _variables._is_group(v) for v in vars_to_warm_start
+        if (
+            isinstance(vars_to_warm_start, (list, tuple))
+            and vars_to_warm_start
+            and all(
+                _variables.is_variable(v) or _variables._is_group(v) for v in vars_to_warm_start
+            )
         ):
             return _variables.object_pool(list(vars_to_warm_start))
         raise _errors.WarmStartError(
@@ -86,9 +90,7 @@ def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _rep
     _apply.apply(p)
     if not p.graph:
         _mark_applied(p)
-    report = _report.WarmStartReport.from_plan(
-        p, applied=True, seconds=time.perf_counter() - start
-    )
+    report = _report.WarmStartReport.from_plan(p, applied=True, seconds=time.perf_counter() - start)
     if p.settings.provenance_dir:
         _provenance.write(p.settings.provenance_dir, report, p.source.fingerprint())
     if log:
@@ -256,8 +258,11 @@ def _resolve_item(ckpt_name, current, pool, source):
     if (
         _variables.is_variable(current)
         or _variables._is_group(current)
-        or (isinstance(current, (list, tuple)) and current and all(
-            _variables.is_variable(v) for v in current))
+        or (
+            isinstance(current, (list, tuple))
+            and current
+            and all(_variables.is_variable(v) for v in current)
+        )
     ):
         targets = _variables.to_targets([current])
         # Reuse the pool's target for the same variable, so it is planned once.

@@ -136,9 +136,7 @@ class CheckpointSource:
             # Not tf.train.load_checkpoint: it would resolve the prefix again, and on
             # ram:// a prefix also passes `isdir`.
             self._reader = tf.compat.v1.train.NewCheckpointReader(self.prefix)
-            self.shapes = {
-                k: tuple(v) for k, v in self._reader.get_variable_to_shape_map().items()
-            }
+            self.shapes = {k: tuple(v) for k, v in self._reader.get_variable_to_shape_map().items()}
             self.dtypes = {
                 k: tf.as_dtype(v) for k, v in self._reader.get_variable_to_dtype_map().items()
             }
@@ -235,9 +233,7 @@ class CheckpointSource:
             for attr in node.attributes:
                 if attr.name == 'VARIABLE_VALUE':
                     by_node[str(node_id)] = attr.checkpoint_key
-        self.slot_keys = {
-            by_node[n]: slots for n, slots in self.slot_keys.items() if n in by_node
-        }
+        self.slot_keys = {by_node[n]: slots for n, slots in self.slot_keys.items() if n in by_node}
 
     # ---- data ----------------------------------------------------------
     def read(self, key: str) -> np.ndarray:

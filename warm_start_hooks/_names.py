@@ -127,4 +127,3 @@ def unused(keys: Iterable[str], used: Iterable[str]) -> list[str]:
     """The keys not in `used`, sorted."""
     used = set(used)
     return sorted(k for k in keys if k not in used)
-

@@ -285,9 +285,7 @@ def build_plan(
                 continue
             remaps[target.name] = (remap, info, old_vocab)
             if any(
-                v.crlf
-                for v in (vocab_cache.get(_vkey(info.new_vocab)), old_vocab)
-                if v is not None
+                v.crlf for v in (vocab_cache.get(_vkey(info.new_vocab)), old_vocab) if v is not None
             ):
                 notes.append(f'{target.name}: a vocabulary has CRLF line ends (stripped).')
             entries.append(
@@ -304,11 +302,19 @@ def build_plan(
                 entries.append(_skip(target, key, what, src_shape, src_dtype))
             elif policy == _settings.OVERLAP and len(src_shape) == len(target.full_shape):
                 if target.partitioned:
-                    problems.append(f'{what}; overlap copy of a partitioned variable is not supported.')
+                    problems.append(
+                        f'{what}; overlap copy of a partitioned variable is not supported.'
+                    )
                     continue
                 entries.append(
                     _entry(
-                        target, OVERLAP, key, src_shape, src_dtype, cast, renamed_by,
+                        target,
+                        OVERLAP,
+                        key,
+                        src_shape,
+                        src_dtype,
+                        cast,
+                        renamed_by,
                         reason=what + '; the overlapping block was copied',
                     )
                 )
@@ -418,9 +424,7 @@ def _object_paths(source, pool):
     paths = layout(pool.root) if layout is not None else pool.object_paths()
     best, best_hits = '', -1
     for prefix in [''] + [f'{c}/' for c in source.root_children]:
-        hits = sum(
-            any(source.key_for(prefix + p) for p in ps) for ps in paths.values()
-        )
+        hits = sum(any(source.key_for(prefix + p) for p in ps) for ps in paths.values())
         if hits > best_hits:
             best, best_hits = prefix, hits
     return paths, best
@@ -453,16 +457,26 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
     name = target.name
     shape = target.full_shape
     if len(shape) != 2:
-        return None, [
-            f'variable {name!r} has a VocabInfo but is {len(shape)}-D (shape {list(shape)}); a '
-            'vocabulary remap needs a 2-D variable (rows x columns). Remove its VocabInfo. '
-            f'Received: shape={list(shape)}'
-        ], None, None
+        return (
+            None,
+            [
+                f'variable {name!r} has a VocabInfo but is {len(shape)}-D (shape {list(shape)}); a '
+                'vocabulary remap needs a 2-D variable (rows x columns). Remove its VocabInfo. '
+                f'Received: shape={list(shape)}'
+            ],
+            None,
+            None,
+        )
     if len(src_shape) != 2:
-        return None, [
-            f'variable {name!r}: checkpoint tensor {key!r} is {len(src_shape)}-D; a remap '
-            f'needs 2-D. Received: shape={list(src_shape)}'
-        ], None, None
+        return (
+            None,
+            [
+                f'variable {name!r}: checkpoint tensor {key!r} is {len(src_shape)}-D; a remap '
+                f'needs 2-D. Received: shape={list(src_shape)}'
+            ],
+            None,
+            None,
+        )
     if info.backup_initializer is not None and not callable(info.backup_initializer):
         # E.g. a string from a JSON settings file: it is never evaluated.
         problems.append(
@@ -505,13 +519,24 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
         old_vocab = _read_cached(info.old_vocab, cache)
     except _errors.VocabError as e:
         return None, problems + [f'variable {name!r}: {e}'], None, None
-    problems += _vocab.problems(new_vocab, info.new_vocab_size, 'new', name)
-    problems += _vocab.problems(old_vocab, info.old_vocab_size, 'old', name)
+    # A vocabulary shared by several variables (and their slots) is checked and
+    # remapped once; only a clean check is remembered, so every variable reports its own.
+    for vocab, size, role in (
+        (new_vocab, info.new_vocab_size, 'new'),
+        (old_vocab, info.old_vocab_size, 'old'),
+    ):
+        clean = ('clean', id(vocab), size)
+        if clean not in cache:
+            found = _vocab.problems(vocab, size, role, name)
+            problems += found
+            if not found:
+                cache[clean] = True
     old_used = len(old_vocab.tokens)
     if info.old_vocab_size >= 0:
         # A size beyond the file is its own problem above; no second message for it.
         old_used = min(old_used, info.old_vocab_size)
-    if not problems:
+    pair = ('pair', id(new_vocab), info.new_vocab_size, id(old_vocab), info.old_vocab_size)
+    if not problems and pair not in cache:
         problems += _vocab.whitespace_problems(old_vocab, new_vocab, name)
     if old_used > src_shape[axis]:
         problems.append(
@@ -528,13 +553,17 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
         )
     if problems:
         return None, problems, None, None
-    remap = _vocab.remapping(
-        new_vocab.tokens,
-        info.new_vocab_size,
-        old_vocab.tokens,
-        info.old_vocab_size,
-        info.num_oov_buckets,
-    )
+    remap = cache.get(pair + (info.num_oov_buckets,))
+    if remap is None:
+        remap = _vocab.remapping(
+            new_vocab.tokens,
+            info.new_vocab_size,
+            old_vocab.tokens,
+            info.old_vocab_size,
+            info.num_oov_buckets,
+        )
+        cache[pair] = True
+        cache[pair + (info.num_oov_buckets,)] = remap
     if info.new_row_init is not None:
         init = info.new_row_init if isinstance(info.new_row_init, str) else f'copy {donor[1]!r}'
     elif info.backup_initializer is not None:

@@ -36,10 +36,17 @@ def write(directory: str, report, fingerprint: str) -> str:
                 'shape': list(e.shape),
                 'dtype': e.dtype,
                 'cast_from': e.source_dtype if e.cast else None,
-                'vocab': None if e.vocab is None else {
-                    'axis': e.vocab.axis, 'kept': e.vocab.kept, 'moved': e.vocab.moved,
-                    'new': e.vocab.new, 'oov': e.vocab.oov, 'dropped': e.vocab.dropped,
-                    'new_vocab': e.vocab.new_vocab, 'old_vocab': e.vocab.old_vocab,
+                'vocab': None
+                if e.vocab is None
+                else {
+                    'axis': e.vocab.axis,
+                    'kept': e.vocab.kept,
+                    'moved': e.vocab.moved,
+                    'new': e.vocab.new,
+                    'oov': e.vocab.oov,
+                    'dropped': e.vocab.dropped,
+                    'new_vocab': e.vocab.new_vocab,
+                    'old_vocab': e.vocab.old_vocab,
                 },
                 'reason': e.reason,
             }

@@ -207,8 +207,10 @@ class Remapper:
                 vec = self._read(pos, pos + 1)[0]
             else:
                 vec = np.concatenate(
-                    [self._read(a, min(a + self.max_rows, n_rows))[:, pos]
-                     for a in range(0, n_rows, self.max_rows)]
+                    [
+                        self._read(a, min(a + self.max_rows, n_rows))[:, pos]
+                        for a in range(0, n_rows, self.max_rows)
+                    ]
                 )
             mean, std = vec, None
         else:
@@ -268,7 +270,9 @@ def tf_ops_parts(plan, name: str, draw=None) -> list[tf.Tensor]:
         old_vocab_size=info.old_vocab_size,
     )
     if info.num_oov_buckets:
-        mapping = tf.concat([mapping, tf.fill([info.num_oov_buckets], tf.constant(-1, tf.int64))], 0)
+        mapping = tf.concat(
+            [mapping, tf.fill([info.num_oov_buckets], tf.constant(-1, tf.int64))], 0
+        )
     out = []
     for part in target.parts:
         r0, nrows = part.offset[0], part.shape[0]

@@ -238,7 +238,8 @@ class WarmStartSettings:
         for p in policies:
             if p not in _SHAPE_POLICIES:
                 out.append(
-                    f"shape_policy must be 'error', 'skip' or 'overlap'. Received: shape_policy={p!r}"
+                    "shape_policy must be 'error', 'skip' or 'overlap'. "
+                    f'Received: shape_policy={p!r}'
                 )
         if self.dtype_policy not in _DTYPE_POLICIES:
             out.append(
@@ -335,8 +336,8 @@ def coerce_settings(value: Any, **overrides: Any) -> WarmStartSettings:
         if unknown:
             raise _errors.WarmStartError(
                 [
-                    f'unknown settings field(s) {unknown}; expected some of {sorted(known - {"_"})}.'
-                    + _errors.did_you_mean(unknown[0], known)
+                    f'unknown settings field(s) {unknown}; expected some of '
+                    f'{sorted(known - {"_"})}.' + _errors.did_you_mean(unknown[0], known)
                 ],
                 'settings',
             )

@@ -20,8 +20,19 @@ _TF1_SLOT = re.compile(r'[A-Z][A-Za-z]*(_\d+)?')
 _LOWER_SLOT = re.compile(r'[a-z][a-z_]*')
 # Slot names of Keras 2 optimizers, which put the slot first: 'm/dense/kernel'.
 _KERAS2_SLOTS = frozenset(
-    {'m', 'v', 'u', 'vhat', 'momentum', 'velocity', 'accumulator', 'linear',
-     'average_gradient', 'accumulated_grad', 'accumulated_delta_var'}
+    {
+        'm',
+        'v',
+        'u',
+        'vhat',
+        'momentum',
+        'velocity',
+        'accumulator',
+        'linear',
+        'average_gradient',
+        'accumulated_grad',
+        'accumulated_delta_var',
+    }
 )
 
 
@@ -114,7 +125,9 @@ def find_slots(settings, targets, vocab_infos):
     problems = []
     v = settings.vars_to_warm_start
     over_all = settings.collection == _settings.ALL or (
-        settings.collection is None and isinstance(v, (list, tuple)) and v
+        settings.collection is None
+        and isinstance(v, (list, tuple))
+        and v
         and all(isinstance(x, str) for x in v)
     )
     with_slots = {parent for parent, _ in slots.values()}

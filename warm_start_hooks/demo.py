@@ -28,7 +28,16 @@ OLD_TOKENS = ['good', 'bad', 'great', 'awful', 'fine', 'meh', 'love', 'hate']
 NEW_TOKENS = ['love', 'great', 'good', 'fine', 'meh', 'bad', 'awful', 'superb', 'dire']
 OLD_CLASSES = ['negative', 'neutral', 'positive']
 NEW_CLASSES = ['positive', 'negative', 'neutral', 'mixed']
-_SENTIMENT = {'good': 2, 'great': 2, 'love': 2, 'fine': 1, 'meh': 1, 'bad': 0, 'awful': 0, 'hate': 0}
+_SENTIMENT = {
+    'good': 2,
+    'great': 2,
+    'love': 2,
+    'fine': 1,
+    'meh': 1,
+    'bad': 0,
+    'awful': 0,
+    'hate': 0,
+}
 
 
 def _keras():
@@ -56,7 +65,9 @@ def build_model(num_tokens: int, num_classes: int, name: str):
 
 def _data(rng, n=256):
     ids = rng.integers(0, len(OLD_TOKENS), size=(n, 4))
-    labels = np.array([np.bincount([_SENTIMENT[OLD_TOKENS[i]] for i in row], minlength=3).argmax() for row in ids])
+    labels = np.array(
+        [np.bincount([_SENTIMENT[OLD_TOKENS[i]] for i in row], minlength=3).argmax() for row in ids]
+    )
     return ids.astype('int32'), labels
 
 
@@ -114,8 +125,10 @@ def run_demo(workdir: str, epochs: int = 3) -> wsh.WarmStartReport:
     old_emb = old.get_layer('emb').embeddings.numpy()
     new_emb = emb.numpy()
     same = np.array_equal(new_emb[NEW_TOKENS.index('great')], old_emb[OLD_TOKENS.index('great')])
-    print(f"4. Check: the row of 'great' moved from {OLD_TOKENS.index('great')} to "
-          f"{NEW_TOKENS.index('great')} with its trained values: {same}")
+    print(
+        f"4. Check: the row of 'great' moved from {OLD_TOKENS.index('great')} to "
+        f'{NEW_TOKENS.index("great")} with its trained values: {same}'
+    )
     old_kernel = old.get_layer('head').kernel.numpy()
     same_col = np.array_equal(kernel.numpy()[:, 0], old_kernel[:, OLD_CLASSES.index('positive')])
     print(f"   the 'positive' column moved from 2 to 0 with its trained values: {same_col}")
