@@ -12,6 +12,7 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
@@ -36,18 +37,6 @@ REMAPPED = np.stack([CKPT['emb'][3], np.zeros(3), CKPT['emb'][0], np.zeros(3)])
 EXPECTED = dict(CKPT, emb=REMAPPED)
 
 
-def write_checkpoint(prefix, tensors):
-    names = sorted(tensors)
-    tf.raw_ops.SaveV2(
-        prefix=prefix,
-        tensor_names=names,
-        shape_and_slices=[''] * len(names),
-        tensors=[tf.constant(tensors[n]) for n in names],
-    )
-    tf1.train.update_checkpoint_state(os.path.dirname(prefix), prefix)
-    return prefix
-
-
 def _data_file(prefix):
     return prefix + '.data-00000-of-00001'
 
@@ -56,7 +45,7 @@ class _Fixture(parameterized.TestCase):
     def setUp(self):
         super().setUp()
         self.dir = self.create_tempdir().full_path
-        self.prefix = write_checkpoint(os.path.join(self.dir, 'model.ckpt-1'), CKPT)
+        self.prefix = testutil.write_checkpoint(os.path.join(self.dir, 'model.ckpt-1'), CKPT)
         self.old_vocab = self._write('old.txt', OLD_VOCAB)
         self.new_vocab = self._write('new.txt', NEW_VOCAB)
 
@@ -208,7 +197,7 @@ class CheckpointWrittenMeanwhileTest(_Fixture):
 
     def _trainer_saves_again(self, keep_old):
         newer = {name: value + 100 for name, value in CKPT.items()}
-        prefix = write_checkpoint(os.path.join(self.dir, 'model.ckpt-2'), newer)
+        prefix = testutil.write_checkpoint(os.path.join(self.dir, 'model.ckpt-2'), newer)
         self.assertEqual(tf.train.latest_checkpoint(self.dir), prefix)
         if not keep_old:
             for name in os.listdir(self.dir):

@@ -12,6 +12,7 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
@@ -44,25 +45,6 @@ def _backup():
     return tf.compat.v1.initializers.random_uniform(BACKUP, BACKUP)
 
 
-def _write_vocab(directory, name, words):
-    path = os.path.join(directory, name)
-    with open(path, 'w') as f:
-        f.write('\n'.join(words) + '\n')
-    return path
-
-
-def _save_checkpoint(directory, values):
-    """Saves `values` (name -> array) as a name-based checkpoint in `directory`."""
-    with tf.Graph().as_default():
-        for name, value in values.items():
-            tf.compat.v1.get_variable(name, initializer=tf.constant(value))
-        tf.compat.v1.train.get_or_create_global_step()
-        with tf.compat.v1.Session() as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            tf.compat.v1.train.Saver().save(sess, os.path.join(directory, 'model.ckpt'), 0)
-    return directory
-
-
 def _remapped_rows(old, old_words, new_words, rows):
     """Numpy oracle: rows of `old` reordered by vocabulary, BACKUP for new words."""
     out = np.full((rows, old.shape[1]), BACKUP, old.dtype)
@@ -92,16 +74,19 @@ class MonitoredTrainingSessionTest(parameterized.TestCase):
         super().setUp()
         root = self.create_tempdir().full_path
         rng = np.random.default_rng(0)
-        self.old_vocab = _write_vocab(root, 'old_vocab.txt', OLD_WORDS)
-        self.new_vocab = _write_vocab(root, 'new_vocab.txt', NEW_WORDS)
-        self.old_classes = _write_vocab(root, 'old_classes.txt', OLD_CLASSES)
-        self.new_classes = _write_vocab(root, 'new_classes.txt', NEW_CLASSES)
+        self.old_vocab = testutil.write_lines(root, 'old_vocab.txt', OLD_WORDS)
+        self.new_vocab = testutil.write_lines(root, 'new_vocab.txt', NEW_WORDS)
+        self.old_classes = testutil.write_lines(root, 'old_classes.txt', OLD_CLASSES)
+        self.new_classes = testutil.write_lines(root, 'new_classes.txt', NEW_CLASSES)
         self.source_values = {
             'emb': rng.normal(size=(4, 2)).astype(np.float32),
             'head/kernel': rng.normal(size=(2, 3)).astype(np.float32),
             'old/dense/kernel': rng.normal(size=(2, 2)).astype(np.float32),
         }
-        self.source = _save_checkpoint(os.path.join(root, 'source'), self.source_values)
+        self.source = os.path.join(root, 'source')
+        testutil.save_v1_checkpoint(
+            os.path.join(self.source, 'model.ckpt'), self.source_values, global_step=0
+        )
         self.model_dir = os.path.join(root, 'model')
 
     def _build(self, partitioned=False):
@@ -352,16 +337,18 @@ class EstimatorTest(parameterized.TestCase):
     def setUp(self):
         super().setUp()
         self.root = self.create_tempdir().full_path
-        self.old_vocab = _write_vocab(self.root, 'old_vocab.txt', OLD_WORDS)
-        self.new_vocab = _write_vocab(self.root, 'new_vocab.txt', NEW_WORDS)
-        self.old_classes = _write_vocab(self.root, 'old_classes.txt', OLD_CLASSES)
-        self.new_classes = _write_vocab(self.root, 'new_classes.txt', NEW_CLASSES)
-        self.dense_source = _save_checkpoint(
-            os.path.join(self.root, 'dense_source'),
+        self.old_vocab = testutil.write_lines(self.root, 'old_vocab.txt', OLD_WORDS)
+        self.new_vocab = testutil.write_lines(self.root, 'new_vocab.txt', NEW_WORDS)
+        self.old_classes = testutil.write_lines(self.root, 'old_classes.txt', OLD_CLASSES)
+        self.new_classes = testutil.write_lines(self.root, 'new_classes.txt', NEW_CLASSES)
+        self.dense_source = os.path.join(self.root, 'dense_source')
+        testutil.save_v1_checkpoint(
+            os.path.join(self.dense_source, 'model.ckpt'),
             {
                 'dense/kernel': np.array([[0.5], [-2.0]], np.float32),
                 'dense/bias': np.array([0.25], np.float32),
             },
+            global_step=0,
         )
 
     def _config(self, name):

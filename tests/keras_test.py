@@ -17,6 +17,7 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
@@ -73,25 +74,6 @@ def _randomize(model, seed):
         if 'variance' in _name(v):
             value = np.abs(value) + 0.5
         v.assign(value)
-
-
-def _write_lines(directory, name, lines):
-    path = os.path.join(directory, name)
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    return path
-
-
-def _save_v1(prefix, values):
-    """Saves name -> array as a name-based (TF1 Saver) checkpoint at `prefix`."""
-    with tf.Graph().as_default():
-        for name, value in values.items():
-            tf.compat.v1.get_variable(name, initializer=tf.constant(value))
-        tf.compat.v1.train.get_or_create_global_step()
-        with tf.compat.v1.Session() as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            tf.compat.v1.train.Saver().save(sess, prefix, write_meta_graph=False)
-    return prefix
 
 
 def _tf_warm_start(prefix, shapes, vocab_infos, prev_names=None):
@@ -348,7 +330,7 @@ class _CallbackTestBase(parameterized.TestCase):
         self.assertEqual(callback.report.entry(_name(head.bias)).action, 'skip')
 
         # TensorFlow's graph-mode warm start gives the same values.
-        prefix = _save_v1(
+        prefix = testutil.save_v1_checkpoint(
             os.path.join(self.root, 'v1', 'model'), {'emb': old_emb, 'head_kernel': old_kernel}
         )
         d = self.create_tempdir().full_path
@@ -357,16 +339,16 @@ class _CallbackTestBase(parameterized.TestCase):
             {'emb': want_emb.shape, 'head_kernel': want_kernel.shape},
             {
                 'emb': tf.compat.v1.train.VocabInfo(
-                    _write_lines(d, 'new.txt', new_rows),
+                    testutil.write_lines(d, 'new.txt', new_rows),
                     len(new_rows),
                     0,
-                    _write_lines(d, 'old.txt', old_rows),
+                    testutil.write_lines(d, 'old.txt', old_rows),
                 ),
                 'head_kernel': tf.compat.v1.train.VocabInfo(
-                    _write_lines(d, 'new_c.txt', NEW_CLASSES),
+                    testutil.write_lines(d, 'new_c.txt', NEW_CLASSES),
                     len(NEW_CLASSES),
                     0,
-                    _write_lines(d, 'old_c.txt', OLD_CLASSES),
+                    testutil.write_lines(d, 'old_c.txt', OLD_CLASSES),
                     axis=1,
                 ),
             },
@@ -420,7 +402,7 @@ class _CallbackTestBase(parameterized.TestCase):
         }
         old = {k: v.astype(np.float32) for k, v in old.items()}
         model_dir = os.path.join(self.root, 'estimator')
-        _save_v1(os.path.join(model_dir, 'model.ckpt-5'), old)
+        testutil.save_v1_checkpoint(os.path.join(model_dir, 'model.ckpt-5'), old)
         model, lookup = self._estimator_like_model(NEW_WORDS)
         self._compile(model, loss=self.K.losses.SparseCategoricalCrossentropy(from_logits=True))
         callback, recorder = (
@@ -643,7 +625,7 @@ class EstimatorMigrationTest(parameterized.TestCase):
         import keras as K  # Keras 2, the same as tf.keras, on this stack.
 
         root = self.create_tempdir().full_path
-        old_vocab = _write_lines(root, 'old.txt', OLD_WORDS)
+        old_vocab = testutil.write_lines(root, 'old.txt', OLD_WORDS)
         column = tf.feature_column.embedding_column(
             tf.feature_column.categorical_column_with_vocabulary_file(
                 'tok', old_vocab, num_oov_buckets=1

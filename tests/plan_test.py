@@ -10,6 +10,7 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
@@ -36,18 +37,6 @@ FRESH = {
     'dense/bias': np.full((2,), -3, np.float32),
     'head/kernel': np.full((2, 2), -4, np.float32),
 }
-
-
-def write_checkpoint(prefix, tensors):
-    """Writes a name-based checkpoint of `tensors` and its directory's `checkpoint` file."""
-    names = sorted(tensors)
-    tf.raw_ops.SaveV2(
-        prefix=prefix,
-        tensor_names=names,
-        shape_and_slices=[''] * len(names),
-        tensors=[tf.constant(tensors[n]) for n in names],
-    )
-    tf1.train.update_checkpoint_state(os.path.dirname(prefix), prefix)
 
 
 def _vocab_case(new=None, prev=None, target='emb', **info):
@@ -218,7 +207,7 @@ class _Fixture(parameterized.TestCase):
         self.dir = self.create_tempdir().full_path
         self.ckpt_dir = os.path.join(self.dir, 'model')
         os.makedirs(self.ckpt_dir)
-        write_checkpoint(os.path.join(self.ckpt_dir, 'model.ckpt-1'), CKPT)
+        testutil.write_checkpoint(os.path.join(self.ckpt_dir, 'model.ckpt-1'), CKPT)
         self.old_vocab = self.write('old.txt', OLD_VOCAB)
         self.new_vocab = self.write('new.txt', NEW_VOCAB)
 
@@ -400,7 +389,7 @@ class CrlfVocabularyTest(_Fixture):
 class SharedVocabularyTest(parameterized.TestCase):
     def test_a_vocabulary_pair_is_checked_and_remapped_once(self):
         d = self.create_tempdir()
-        write_checkpoint(
+        testutil.write_checkpoint(
             os.path.join(d.full_path, 'ckpt'),
             {'a': np.ones((4, 3), np.float32), 'b': np.full((4, 2), 2.0, np.float32)},
         )

@@ -13,6 +13,7 @@ from typing import Any
 from absl import logging
 
 from warm_start_hooks import _plan
+from warm_start_hooks import _progress
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +113,7 @@ class WarmStartReport:
         verb = 'Warm-started' if self.applied else 'Plan (dry run):'
         return (
             f'{verb} {len(self.entries)} variable(s) from {self.source} ({counts}; '
-            f'{_human_bytes(self.bytes_loaded)}; {self.seconds:.2f}s)'
+            f'{_progress.human_bytes(self.bytes_loaded)}; {self.seconds:.2f}s)'
         )
 
     def table(self) -> str:
@@ -197,11 +198,3 @@ def _format_rows(rows: Sequence[Sequence[str]], max_width: int = 60) -> list[str
         if k == 0:
             out.append('  '.join('-' * w for w in widths))
     return out
-
-
-def _human_bytes(n: int) -> str:
-    for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if n < 1024 or unit == 'GiB':
-            return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
-        n /= 1024
-    return f'{n} B'
