@@ -293,13 +293,11 @@ def _resolve_item(ckpt_name, current, pool, source):
             f'Received: {ckpt_name!r}: {current!r}'
         ]
     out, problems = [], []
+    var_scope = f'{scope}/' if scope else ''
     for name, t in by_name.items():
-        if scope and not name.startswith(scope + '/'):
+        key = _names.scope_map(ckpt_name, var_scope, name)
+        if key is None:
             continue
-        rest = name[len(scope) :]
-        if current != '/' and rest.startswith('/'):
-            rest = rest[1:]
-        key = rest if ckpt_name == '/' else ckpt_name + rest
         key = key.rstrip('/')
         if source.key_for(key) is None:
             problems.append(

@@ -60,23 +60,6 @@ class SlotName:
         return f'{self.slot}/{var_name}'
 
 
-def match_slot(var_name: str, candidate: str) -> SlotName | None:
-    """Whether `candidate` names an optimizer slot of the variable `var_name`."""
-    if candidate.startswith(var_name + '/'):
-        rest = candidate[len(var_name) + 1 :]
-        if _TF1_SLOT.fullmatch(rest):
-            return SlotName('tf1', rest)
-    flat = var_name.replace('/', '_')
-    head, sep, tail = candidate.partition('/')
-    if sep and '/' not in tail and tail.startswith(flat + '_'):
-        slot = tail[len(flat) + 1 :]
-        if _LOWER_SLOT.fullmatch(slot):
-            return SlotName('keras3', slot, head)
-    if sep and tail == var_name and head in _KERAS2_SLOTS:
-        return SlotName('keras2', head)
-    return None
-
-
 class SlotIndex:
     """Finds the variable an optimizer slot belongs to, among known names."""
 
