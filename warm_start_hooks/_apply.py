@@ -73,26 +73,32 @@ def _remap_values_eager(plan, name):
         values = [np.asarray(v) for v in _remap.tf_ops_parts(plan, name, draw)]
         return list(zip(target.parts, values))
     remapper = _remap.Remapper(plan, name)
-    fresh = info.new_row_init == _settings.NEW_ROW_FRESH
     out = []
     for part in target.parts:
         value = remapper.values(part)
-        if fresh:
-            current = np.asarray(_read_variable(part.variable))
-            _fill_missing(value, current, remapper.missing(part), part, info.axis, offset=False)
-        elif draw is not None:
-            _fill_missing(value, draw, remapper.missing(part), part, info.axis)
+        fill = _fill_values(info, part, draw, lambda p=part: np.asarray(_read_variable(p.variable)))
+        if fill is not None:
+            missing = remapper.missing(part)
+            if info.axis == 0:
+                value[missing] = fill[missing]
+            else:
+                value[:, missing] = fill[:, missing]
         out.append((part, value))
     return out
 
 
-def _fill_missing(value, draw, missing, part, axis, offset=True):
-    r0 = part.offset[0] if offset else 0
-    rows = draw[r0 : r0 + part.shape[0]]
-    if axis == 0:
-        value[missing] = rows[missing]
-    else:
-        value[:, missing] = rows[:, missing]
+def _fill_values(info, part, draw, fresh):
+    """What a part's entries with no old value get, part-shaped; None: the remap's own fill.
+
+    `draw` is the backup initializer's full-shape draw; `fresh()` gives the
+    part's own initial value, and is only called for `new_row_init='fresh'`.
+    """
+    if info.new_row_init == _settings.NEW_ROW_FRESH:
+        return fresh()
+    if draw is not None:
+        r0 = part.offset[0]
+        return draw[r0 : r0 + part.shape[0]]
+    return None
 
 
 def _slice(full: np.ndarray, part: _variables.Part) -> np.ndarray:
@@ -289,16 +295,11 @@ def _remap_graph(plan, name):
         value = _distribute.local_numpy_function(
             lambda p=part: remapper.values(p), target.dtype, part.shape, name='remap'
         )
-        if info.new_row_init == _settings.NEW_ROW_FRESH:
+        fill = _fill_values(info, part, draw, lambda p=part: p.variable.initial_value)
+        if fill is not None:
             missing = remapper.missing(part)
             mask = missing[:, None] if info.axis == 0 else missing[None, :]
-            value = tf.where(tf.constant(mask), part.variable.initial_value, value)
-        elif draw is not None:
-            missing = remapper.missing(part)
-            r0 = part.offset[0]
-            rows = draw[r0 : r0 + part.shape[0]]
-            mask = missing[:, None] if info.axis == 0 else missing[None, :]
-            value = tf.where(tf.constant(mask), rows, value)
+            value = tf.where(tf.constant(mask), fill, value)
         out.append((part, value))
     return out
 
@@ -308,8 +309,8 @@ def _overlap_graph(plan, entry):
     part = target.parts[0]
     src_shape = entry.source_shape
     block = tuple(min(a, b) for a, b in zip(part.shape, src_shape))
-    mask = np.zeros(part.shape, bool)
-    mask[tuple(slice(0, n) for n in block)] = True
+    # Built by ops, not as a constant the size of the variable in the graph.
+    mask = tf.pad(tf.ones(block, tf.bool), [[0, n - b] for n, b in zip(part.shape, block)])
 
     def padded():
         full = plan.source.read(entry.source_key)
@@ -320,7 +321,7 @@ def _overlap_graph(plan, entry):
 
     old = _distribute.local_numpy_function(padded, target.dtype, part.shape, name='overlap')
     fresh = part.variable.initial_value
-    return [(part, tf.where(tf.constant(mask), old, fresh))]
+    return [(part, tf.where(mask, old, fresh))]
 
 
 def _assign_op(variable, value):
