@@ -1449,5 +1449,151 @@ class PlanTest(_DiffTestCase):
                 wsh.plan(d)
 
 
+class PoliciesTest(parameterized.TestCase):
+    """Options TensorFlow lacks, in graph and eager mode, against numpy oracles."""
+
+    OLD = {
+        'tower/dense/kernel': np.arange(12, dtype=np.float32).reshape(4, 3) + 1,
+        'tower/dense/bias': np.array([5.0, 6.0, 7.0], np.float32),
+        'head/kernel': np.arange(6, dtype=np.float32).reshape(3, 2) + 100,
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.dir = save_checkpoint(self.create_tempdir().full_path, self.OLD)
+
+    def _run(self, mode, shapes, dtypes=None, **options):
+        """Warm-starts variables of `shapes` (fresh value -1) and returns values and report."""
+        dtypes = dtypes or {}
+        fresh = {n: np.full(s, -1.0, np.float32) for n, s in shapes.items()}
+        if mode == 'eager':
+            variables = {
+                n: tf.Variable(
+                    fresh[n].astype(tf.as_dtype(dtypes.get(n, tf.float32)).as_numpy_dtype), name=n
+                )
+                for n in shapes
+            }
+            report = wsh.warm_start(self.dir, variables=variables, **options)
+            return {n: np.asarray(v.numpy(), np.float32) for n, v in variables.items()}, report
+        reports = []
+
+        def build():
+            return {
+                n: _var(
+                    n, shapes[n], v1.constant_initializer(-1.0), dtype=dtypes.get(n, tf.float32)
+                )
+                for n in shapes
+            }
+
+        values = run_graph(build, lambda _: reports.append(wsh.warm_start(self.dir, **options)))
+        return {n: np.asarray(v[0], np.float32) for n, v in values.items()}, reports[0]
+
+    @parameterized.named_parameters(('graph', 'graph'), ('eager', 'eager'))
+    def test_shape_policy_skip_and_overlap(self, mode):
+        values, report = self._run(
+            mode,
+            {'tower/dense/kernel': (3, 5), 'head/kernel': (5, 2)},
+            shape_policy={'tower/.*': 'overlap', 'head/.*': 'skip'},
+        )
+        expected = np.full((3, 5), -1.0, np.float32)  # Fresh, but for the overlapping block.
+        expected[:3, :3] = self.OLD['tower/dense/kernel'][:3, :3]
+        np.testing.assert_array_equal(values['tower/dense/kernel'], expected)
+        np.testing.assert_array_equal(values['head/kernel'], np.full((5, 2), -1.0))
+        self.assertEqual(report.entry('tower/dense/kernel').action, 'overlap')
+        skip = report.entry('head/kernel')
+        self.assertEqual(skip.action, 'skip')
+        self.assertIn('has shape [5, 2] but checkpoint tensor', skip.reason)
+
+    @parameterized.named_parameters(
+        ('graph_bfloat16', 'graph', tf.bfloat16),
+        ('graph_float16', 'graph', tf.float16),
+        ('eager_bfloat16', 'eager', tf.bfloat16),
+        ('eager_float64', 'eager', tf.float64),
+    )
+    def test_dtype_policy_cast(self, mode, dtype):
+        name = 'tower/dense/bias'
+        values, report = self._run(mode, {name: (3,)}, {name: dtype}, dtype_policy='cast')
+        expected = self.OLD[name].astype(dtype.as_numpy_dtype).astype(np.float32)
+        np.testing.assert_array_equal(values[name], expected)
+        entry = report.entry(name)
+        self.assertTrue(entry.cast)
+        self.assertEqual((entry.source_dtype, entry.dtype), ('float32', dtype.name))
+
+    @parameterized.named_parameters(('graph', 'graph'), ('eager', 'eager'))
+    def test_rules_rename_with_backreferences_and_ignore(self, mode):
+        values, report = self._run(
+            mode,
+            {'new_tower/dense/kernel': (4, 3), 'new_tower/dense/bias': (3,)},
+            rules=[(r'new_tower/.*/bias', None), (r'new_tower/(.*)/kernel', r'tower/\1/kernel')],
+        )
+        np.testing.assert_array_equal(
+            values['new_tower/dense/kernel'], self.OLD['tower/dense/kernel']
+        )
+        np.testing.assert_array_equal(values['new_tower/dense/bias'], [-1.0, -1.0, -1.0])
+        self.assertEqual(report.entry('new_tower/dense/kernel').renamed_by, 'rule 1')
+        self.assertEqual(report.entry('new_tower/dense/bias').action, 'skip')
+
+    def test_strict_mode_passes_when_leftovers_are_ignored(self):
+        shapes = {'tower/dense/kernel': (4, 3), 'tower/dense/bias': (3,)}
+        with self.assertRaisesRegex(
+            wsh.WarmStartError, r'strict mode: 1 checkpoint tensor.*head/kernel'
+        ):
+            self._run('eager', shapes, strict=True)
+        _, report = self._run(
+            'eager', shapes, strict=True, ignore_checkpoint_keys=[r'head/.*', 'global_step']
+        )
+        self.assertEqual(report.counts(), {'copy': 2})
+
+
+class NewRowInitTest(parameterized.TestCase):
+    """`new_row_init`: new rows from the old matrix, against numpy oracles."""
+
+    OLD_TOKENS = ['a', 'b', 'c', 'd']
+    NEW_TOKENS = ['c', 'x', 'a', 'y', 'b']
+
+    def setUp(self):
+        super().setUp()
+        d = self.create_tempdir().full_path
+        self.old = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+        self.dir = save_checkpoint(d, {'emb': self.old})
+        self.old_vocab = write_vocab(d, 'old.txt', self.OLD_TOKENS)
+        self.new_vocab = write_vocab(d, 'new.txt', self.NEW_TOKENS)
+
+    def _warm(self, how, seed=0):
+        v = tf.Variable(np.zeros((6, 3), np.float32))  # 5 tokens + 1 OOV row.
+        info = wsh.VocabInfo(self.new_vocab, 5, 1, self.old_vocab, new_row_init=how, seed=seed)
+        wsh.warm_start(self.dir, '.*', {'emb': info}, variables={'emb': v})
+        return v.numpy()
+
+    def _check_copied_rows(self, got):
+        for row, tok in enumerate(self.NEW_TOKENS):
+            if tok in self.OLD_TOKENS:
+                np.testing.assert_array_equal(got[row], self.old[self.OLD_TOKENS.index(tok)])
+
+    def test_mean(self):
+        got = self._warm('mean')
+        self._check_copied_rows(got)
+        for row in (1, 3, 5):  # 'x', 'y' and the OOV row.
+            np.testing.assert_allclose(got[row], self.old.mean(axis=0), rtol=1e-6)
+
+    def test_donor(self):
+        got = self._warm(('copy', 'd'))
+        self._check_copied_rows(got)
+        for row in (1, 3, 5):
+            np.testing.assert_array_equal(got[row], self.old[3])
+
+    def test_gaussian_fitted_to_the_old_rows(self):
+        got = self._warm('gaussian', seed=7)
+        self._check_copied_rows(got)
+        old = self.old.astype(np.float64)
+        draws = np.random.default_rng(7).standard_normal((6, 3)) * old.std(axis=0) + old.mean(
+            axis=0
+        )
+        np.testing.assert_allclose(got[[1, 3, 5]], draws[[1, 3, 5]], rtol=1e-5)
+        # A new seed gives new draws; the copied rows stay.
+        other = self._warm('gaussian', seed=8)
+        self.assertFalse(np.allclose(other[[1, 3, 5]], got[[1, 3, 5]]))
+
+
 if __name__ == '__main__':
     absltest.main()

@@ -54,7 +54,8 @@ class RenameRules:
     Each regex must match the whole variable name. The first matching rule
     gives the checkpoint name (`re` backreferences such as `\\1` work); a
     replacement of `None` means "keep the fresh value". Calling the object is
-    pure: names in, names out.
+    pure: names in, names out. A warm start also rejects a variable that two
+    rules match (`all_matches`), and a rule that matches no variable.
 
     Example:
       >>> rules = RenameRules([(r'new/(.*)', r'old/\\1'), (r'.*/adam_.*', None)])

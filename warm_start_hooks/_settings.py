@@ -173,7 +173,9 @@ class WarmStartSettings:
       rules: Keyword-only. Ordered `(regex, replacement)` pairs mapping a
         variable name to its checkpoint name. A regex must match the whole
         name; the replacement may use backreferences (`\\1`). A replacement of
-        `None` keeps the variable's fresh initial value. Defaults to `()`.
+        `None` keeps the variable's fresh initial value. Every rule must match
+        a selected variable, and no variable may match two rules (both are
+        reported as problems). Defaults to `()`.
       shape_policy: Keyword-only. On a shape mismatch: `'error'`, `'skip'`
         (keep the fresh value, reported) or `'overlap'` (copy the overlapping
         block, keep the rest fresh). A mapping of variable-name regex to
