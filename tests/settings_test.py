@@ -136,6 +136,7 @@ class WarmStartSettingsTest(parameterized.TestCase):
                         'new_vocab_size': 3,
                         'num_oov_buckets': 1,
                         'old_vocab': 'o.txt',
+                        'new_row_init': ['copy', 'apple'],
                     }
                 },
                 'rules': [['new/(.*)', 'old/\\1'], ['.*/Adam', None]],
@@ -144,7 +145,8 @@ class WarmStartSettingsTest(parameterized.TestCase):
         )
         s = _settings.coerce_settings(json.loads(text))
         self.assertEqual(
-            s.var_name_to_vocab_info['emb'], _settings.VocabInfo('n.txt', 3, 1, 'o.txt')
+            s.var_name_to_vocab_info['emb'],
+            _settings.VocabInfo('n.txt', 3, 1, 'o.txt', new_row_init=('copy', 'apple')),
         )
         self.assertEqual(s.rules, (('new/(.*)', 'old/\\1'), ('.*/Adam', None)))
         self.assertEqual(s.collection, 'all')

@@ -434,8 +434,6 @@ def load_settings(path: str) -> _settings.WarmStartSettings:
                         f"'fresh' or ['copy', token]. Received: "
                         f'backup_initializer={info["backup_initializer"]!r}'
                     )
-                if isinstance(info.get('new_row_init'), list):
-                    info['new_row_init'] = tuple(info['new_row_init'])
             data = {**data, 'var_name_to_vocab_info': infos}
     _errors.raise_if_problems(problems, 'settings')
     try:

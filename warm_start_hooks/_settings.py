@@ -314,6 +314,14 @@ def from_tf_vocab_info(info: Any) -> VocabInfo | None:
     )
 
 
+def _vocab_info_from_dict(fields: Mapping[str, Any]) -> VocabInfo:
+    """A `VocabInfo` from JSON-style fields; a `["copy", token]` list becomes the tuple."""
+    fields = dict(fields)
+    if isinstance(fields.get('new_row_init'), list):
+        fields['new_row_init'] = tuple(fields['new_row_init'])
+    return VocabInfo(**fields)
+
+
 def coerce_settings(value: Any, **overrides: Any) -> WarmStartSettings:
     """Returns `WarmStartSettings` from ours, TensorFlow's, a dict or a path.
 
@@ -346,7 +354,7 @@ def coerce_settings(value: Any, **overrides: Any) -> WarmStartSettings:
         fields = dict(value)
         if fields.get('var_name_to_vocab_info'):
             fields['var_name_to_vocab_info'] = {
-                k: v if isinstance(v, VocabInfo) else VocabInfo(**v)
+                k: v if isinstance(v, VocabInfo) else _vocab_info_from_dict(v)
                 for k, v in fields['var_name_to_vocab_info'].items()
             }
         if 'rules' in fields:
