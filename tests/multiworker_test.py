@@ -31,6 +31,7 @@ from absl.testing import parameterized
 
 import warm_start_hooks
 from warm_start_hooks import _api
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _multiworker
 
@@ -308,6 +309,19 @@ def _step_keras3_fit(strategy):
     return {'error': error, 'callback_calls': calls, 'report': ours.report is not None}
 
 
+def _step_graph_mode():
+    """Graph mode across workers is refused: each worker would run its own initializers."""
+    with tf.Graph().as_default():
+        strategy = tf.compat.v1.distribute.experimental.MultiWorkerMirroredStrategy()
+        with strategy.scope():
+            tf.compat.v1.get_variable('emb', [ROWS, 3])
+        try:
+            warm_start_hooks.warm_start(SOURCE, '.*', {'emb': _emb_info()})
+            return {'error': None}
+        except _errors.Error as e:
+            return {'error': _error(e)}
+
+
 def _attempt(out, key, fn, *args):
     try:
         out[key] = fn(*args)
@@ -329,6 +343,7 @@ def _worker(index, backup_dir):
     if _keras_major() >= 3:
         _attempt(out, 'keras3_core', _step_keras3_core, strategy)
         _attempt(out, 'keras3_fit', _step_keras3_fit, strategy)
+    _attempt(out, 'graph_mode', _step_graph_mode)
     out['files_here'] = sorted(os.listdir('.'))
     return out
 
@@ -475,6 +490,11 @@ class MultiWorkerClusterTest(parameterized.TestCase):
         np.testing.assert_array_equal(restored, trained)
         self.assertFalse(np.array_equal(trained, np.asarray(chief['first_emb'][0])))
 
+    def test_graph_mode_is_refused_on_every_worker(self):
+        for got in self.step('graph_mode'):
+            self.assertEqual(got['error']['type'], 'WarmStartError')
+            self.assertIn('MultiWorkerMirroredStrategy in graph mode', got['error']['message'])
+
     def test_keras3_fit_fails_before_any_callback(self):
         for got in self.step('keras3_fit'):
             self.assertIsNotNone(got['error'], 'Keras 3 fit under MWMS now works: update docs')
@@ -511,8 +531,9 @@ class TransportTest(parameterized.TestCase):
         ]
         layout = [(i, tf.as_dtype(v.dtype), v.shape) for i, v in enumerate(values)]
         planner = _FakeTask(True)
-        _multiworker._send(planner, values, chunk)
-        got = _multiworker._receive(_FakeTask(False, planner.sent), layout, chunk)
+        self.assertIsNone(_multiworker._send(planner, values, layout, chunk))
+        got, error = _multiworker._receive(_FakeTask(False, planner.sent), layout, chunk)
+        self.assertIsNone(error)
         for want, have in zip(values, got):
             self.assertEqual(have.dtype, want.dtype)
             self.assertEqual(have.shape, want.shape)
@@ -534,6 +555,41 @@ class TransportTest(parameterized.TestCase):
 
 class _Named:
     name, slot = 'worker:0', 0
+
+
+class _Gathering(_Named):
+    """A task whose agreement says which workers failed."""
+
+    def __init__(self, failed):
+        self.failed = failed
+
+    def gather(self, row):
+        return np.array([[f] for f in self.failed], np.int32)
+
+
+class AssignAgreedTest(parameterized.TestCase):
+    def _values(self):
+        from warm_start_hooks import _variables  # pylint: disable=import-outside-toplevel
+
+        v = tf.Variable([1.0, 2.0])
+        return v, [(_variables.Part(v, (0,), (2,)), np.array([5.0, 6.0], np.float32))]
+
+    def test_all_succeeded_keeps_values(self):
+        v, values = self._values()
+        _multiworker._assign_agreed(_Gathering([0, 0]), values, 'ckpt', None)
+        np.testing.assert_array_equal(v.numpy(), [5.0, 6.0])
+
+    def test_another_worker_failed_restores_this_one(self):
+        v, values = self._values()
+        with self.assertRaisesRegex(_errors.ApplyError, r'first replicas \[1\].*no variable was'):
+            _multiworker._assign_agreed(_Gathering([0, 1]), values, 'ckpt', None)
+        np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+    def test_failure_here_assigns_nothing(self):
+        v, values = self._values()
+        with self.assertRaisesRegex(_errors.ApplyError, 'Here: MemoryError: no room'):
+            _multiworker._assign_agreed(_Gathering([1, 0]), values, 'ckpt', MemoryError('no room'))
+        np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
 
 
 class AgreementTest(parameterized.TestCase):
@@ -572,11 +628,11 @@ class ReportTest(parameterized.TestCase):
 
 class StrategyTest(parameterized.TestCase):
     def test_plain_and_one_machine_variables_are_not_multi_worker(self):
-        self.assertIsNone(_multiworker.strategy_of([tf.Variable(1.0)]))
+        self.assertIsNone(_distribute.multi_worker_strategy([tf.Variable(1.0)]))
         with tf.distribute.MirroredStrategy(['/cpu:0']).scope():
             mirrored = tf.Variable(1.0)
-        self.assertIsNone(_multiworker.strategy_of([mirrored]))
-        self.assertFalse(_multiworker.is_multi_worker(None))
+        self.assertIsNone(_distribute.multi_worker_strategy([mirrored]))
+        self.assertFalse(_distribute.is_multi_worker(None))
         self.assertIsNone(_api.multi_worker_strategy([mirrored]))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import tensorflow as tf
 
 from warm_start_hooks import _apply
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _multiworker
 from warm_start_hooks import _names
@@ -62,6 +63,7 @@ def make_plan(settings: Any, *, variables: Any = None) -> _plan.Plan:
     """
     settings = _settings.coerce_settings(settings)
     pool = _pool(variables, settings.vars_to_warm_start)
+    multi_worker_strategy(pool)  # Refuses graph mode across workers.
     return _plan.build_plan(settings, pool)
 
 
@@ -120,9 +122,25 @@ def multi_worker_strategy(variables: Any) -> Any:
 
     Args:
       variables: A Keras model, a `tf.Module`, a list of variables, or a `Pool`.
+
+    Raises:
+      WarmStartError: They are graph-mode variables mirrored across workers,
+        where every worker would run its own initializers with its own draws.
     """
     pool = variables if isinstance(variables, _variables.Pool) else _pool(variables, None)
-    return None if pool.graph else _multiworker.strategy_of(_multiworker.pool_variables(pool))
+    strategy = _distribute.multi_worker_strategy(
+        [part.variable for target in pool.everything for part in target.parts]
+    )
+    if strategy is not None and pool.graph:
+        raise _errors.WarmStartError(
+            [
+                'the variables are mirrored across workers by a MultiWorkerMirroredStrategy in '
+                'graph mode, where every worker would compute its own values. Expected eager '
+                'mode: warm_start(..., variables=model) or a Keras callback, which send the '
+                f"chief's values to every worker. Received: strategy={type(strategy).__name__}"
+            ]
+        )
+    return strategy
 
 
 def warm_start_across_workers(

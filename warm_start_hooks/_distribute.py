@@ -120,6 +120,36 @@ def assign_op(variable: Any, value: tf.Tensor) -> tf.Operation | None:
     return op if isinstance(op, tf.Operation) else tf.group(op, name='assign')
 
 
+def multi_worker_strategy(variables: Sequence[Any]) -> Any:
+    """The multi-worker strategy that mirrors `variables`, or None.
+
+    Args:
+      variables: Variables (`tf.Variable`s, Keras 3 variables).
+
+    Returns:
+      The strategy of the first mirrored variable, if its replicas span more
+      than one task; None for plain variables, one-machine strategies and
+      `ParameterServerStrategy` (whose variables have one copy).
+    """
+    for v in variables:
+        inner = getattr(v, 'value', None) if not isinstance(v, tf.Variable) else v
+        if is_distributed(inner):
+            strategy = getattr(inner, '_distribute_strategy', None)
+            return strategy if is_multi_worker(strategy) else None
+    return None
+
+
+def is_multi_worker(strategy: Any) -> bool:
+    """Whether `strategy` keeps mirrored copies on more than one task."""
+    if strategy is None:
+        return False
+    try:
+        local = len(strategy.extended.worker_devices)
+    except (AttributeError, NotImplementedError, RuntimeError, ValueError):
+        return False
+    return strategy.num_replicas_in_sync > local
+
+
 # ---- placement --------------------------------------------------------------
 
 

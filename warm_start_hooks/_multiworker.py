@@ -45,41 +45,6 @@ CHUNK_BYTES = 32 << 20
 _READY, _RESUMES = 1, 2
 
 
-def strategy_of(variables: Sequence[Any]) -> Any:
-    """The multi-worker strategy that mirrors `variables`, or None.
-
-    Args:
-      variables: Variables (`tf.Variable`s, Keras 3 variables).
-
-    Returns:
-      The strategy of the first mirrored variable, if its replicas span more
-      than one task; None for plain variables, one-machine strategies and
-      `ParameterServerStrategy` (whose variables have one copy).
-    """
-    for v in variables:
-        inner = getattr(v, 'value', None) if not isinstance(v, tf.Variable) else v
-        if _distribute.is_distributed(inner):
-            strategy = getattr(inner, '_distribute_strategy', None)
-            return strategy if is_multi_worker(strategy) else None
-    return None
-
-
-def is_multi_worker(strategy: Any) -> bool:
-    """Whether `strategy` keeps mirrored copies on more than one task."""
-    if strategy is None:
-        return False
-    try:
-        local = len(strategy.extended.worker_devices)
-    except (AttributeError, NotImplementedError, RuntimeError, ValueError):
-        return False
-    return strategy.num_replicas_in_sync > local
-
-
-def pool_variables(pool: _variables.Pool) -> list[Any]:
-    """Every variable of `pool`, in order."""
-    return [part.variable for target in pool.everything for part in target.parts]
-
-
 @dataclasses.dataclass(frozen=True)
 class Result:
     """What a coordinated warm start did on this task.
@@ -149,7 +114,7 @@ def run(
     """Warm-starts `pool`'s variables alike on every task of `strategy`.
 
     Args:
-      strategy: A multi-worker strategy (see `strategy_of`).
+      strategy: A multi-worker strategy (see `_distribute.multi_worker_strategy`).
       pool: This task's variables; every task passes the same model.
       make_plan: Plans and validates; called on the planning task only.
       source: The checkpoint as given, for reports.
@@ -179,12 +144,11 @@ def run(
         raise error if error is not None else _error_from(message, task)
     layout = [(int(i), tf.as_dtype(d), tuple(s)) for i, d, s in message['parts']]
     if task.is_planner:
-        assert values is not None
-        _send(task, [v for _, v in values], message['chunk'])
+        error = _send(task, [v for _, v in values], layout, message['chunk'])
     else:
-        received = _receive(task, layout, message['chunk'])
+        received, error = _receive(task, layout, message['chunk'])
         values = [(parts[i], v) for (i, _, _), v in zip(layout, received)]
-    _assign_agreed(task, values, message['report']['source'])
+    _assign_agreed(task, values, message['report']['source'], error)
     notes = _notes(task, message)
     if plan is not None:
         report = _report.WarmStartReport.from_plan(plan, applied=True)
@@ -334,50 +298,86 @@ def unpack(
             buffer[a - offset : b - offset] = data[a - start : b - start]
 
 
-def _send(task: _Task, values: Sequence[np.ndarray], chunk: int) -> None:
+def _sizes(layout) -> list[int]:
+    return [int(np.prod(shape, dtype=np.int64)) * dtype.size for _, dtype, shape in layout]
+
+
+def _send(task: _Task, values: Sequence[np.ndarray], layout, chunk: int) -> Exception | None:
+    """Broadcasts `values` chunk by chunk; returns the error that spoilt them, if any.
+
+    Every chunk is sent even after an error (as zeros), so that every task
+    takes part in the same all-reduces; the error is settled when the tasks
+    agree on the outcome (`_assign_agreed`).
+    """
+    error = None
     blocks = [np.ascontiguousarray(v) for v in values]
-    offsets, total = stream_layout([b.nbytes for b in blocks])
+    offsets, total = stream_layout(_sizes(layout))
     for start, stop in chunks(total, chunk):
-        task.broadcast(pack(blocks, start, stop, offsets), (stop - start) // 4)
+        words = np.zeros((stop - start) // 4, np.int32)
+        if error is None:
+            try:
+                words = pack(blocks, start, stop, offsets)
+            except Exception as e:  # pylint: disable=broad-except
+                error = e
+        task.broadcast(words, words.size)
+    return error
 
 
-def _receive(task: _Task, layout, chunk: int) -> list[np.ndarray]:
-    dtypes = [np.dtype(d.as_numpy_dtype) for _, d, _ in layout]
-    sizes = [int(np.prod(s, dtype=np.int64)) * dt.itemsize for (_, _, s), dt in zip(layout, dtypes)]
-    buffers = [np.empty(n, np.uint8) for n in sizes]
+def _receive(task: _Task, layout, chunk: int) -> tuple[list[np.ndarray], Exception | None]:
+    """The planner's values, and the error that spoilt them here, if any (see `_send`)."""
+    error = None
+    sizes = _sizes(layout)
     offsets, total = stream_layout(sizes)
+    try:
+        buffers = [np.empty(n, np.uint8) for n in sizes]
+    except MemoryError as e:
+        buffers, error = None, e
     for start, stop in chunks(total, chunk):
-        unpack(task.broadcast(None, (stop - start) // 4), start, buffers, offsets)
-    return [b.view(dt).reshape(s) for b, dt, (_, _, s) in zip(buffers, dtypes, layout)]
+        words = task.broadcast(None, (stop - start) // 4)
+        if error is None:
+            try:
+                unpack(words, start, buffers, offsets)
+            except Exception as e:  # pylint: disable=broad-except
+                error = e
+    if error is not None:
+        return [], error
+    out = [b.view(d.as_numpy_dtype).reshape(s) for b, (_, d, s) in zip(buffers, layout)]
+    return out, None
 
 
 # ---- assigning, all or none ------------------------------------------------------
 
 
-def _assign_agreed(task: _Task, values, prefix: str) -> None:
-    """Assigns on every task; if any task failed, every task restores its old values."""
-    error = None
+def _assign_agreed(task: _Task, values, prefix: str, error: Exception | None) -> None:
+    """Assigns on every task; if any task failed, every task restores its old values.
+
+    Args:
+      task: This task.
+      values: (part, value) pairs to assign.
+      prefix: The checkpoint, for messages.
+      error: What already went wrong on this task (then it assigns nothing).
+    """
     done = []
-    try:
-        done = _apply.assign_all(values, prefix, keep_old=True)
-    except _errors.ApplyError as e:
-        error = e  # This task already restored what it had assigned.
+    if error is None:
+        try:
+            done = _apply.assign_all(values, prefix, keep_old=True)
+        except _errors.ApplyError as e:
+            error = e  # This task already restored what it had assigned.
     failed = task.gather([1 if error else 0])[:, 0]
     if not failed.any():
         return
     not_restored = _apply.undo(done)
-    if error is not None:
-        raise error
     where = [r for r, f in enumerate(failed) if f]
     state = (
         f'this task could not restore {not_restored}; re-create the model'
         if not_restored
-        else 'this task restored the values it had assigned, so no variable was changed'
+        else 'no variable was changed on this task'
     )
+    cause = f' Here: {type(error).__name__}: {_errors.first_line(error)}.' if error else ''
     raise _errors.ApplyError(
-        f'Assigning the warm-start values failed on the workers at first replicas {where} (see '
-        f'their logs); {state}. Received: this task {task.name}'
-    )
+        f'Sending or assigning the warm-start values failed on the workers at first replicas '
+        f'{where} (see their logs); {state}.{cause} Received: this task {task.name}'
+    ) from error
 
 
 def _notes(task: _Task, message: dict[str, Any]) -> str:

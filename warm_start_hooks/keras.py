@@ -30,8 +30,8 @@ import tensorflow as tf
 from absl import logging
 
 from warm_start_hooks import _api
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
-from warm_start_hooks import _multiworker
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
 from warm_start_hooks import _slots
@@ -365,7 +365,7 @@ def _warm_started_variable(model: Any) -> tuple[str, str] | None:
 def _fit_strategy(model: Any) -> Any:
     """The multi-worker strategy `fit` trains an unbuilt `model` under, or None."""
     strategy = getattr(model, 'distribute_strategy', None)
-    return strategy if _multiworker.is_multi_worker(strategy) else None
+    return strategy if _distribute.is_multi_worker(strategy) else None
 
 
 def _is_built(model: Any) -> bool:
