@@ -10,8 +10,8 @@ same bytes, that copied rows equal the old rows by token (a numpy oracle),
 that the random rows are the same on both although each worker's own draws
 differ, and that resuming, disagreeing and failing happen on both workers.
 
-The other tests check the byte transport, the agreement rules and the report
-round trip in one process, with a stand-in for the strategy's all-reduce.
+The other tests check the agreement rules, all-or-none assigning and the
+report round trip in one process, with stand-ins for the strategy.
 """
 
 import importlib
@@ -500,57 +500,6 @@ class MultiWorkerClusterTest(parameterized.TestCase):
             self.assertIsNotNone(got['error'], 'Keras 3 fit under MWMS now works: update docs')
             self.assertEmpty(got['callback_calls'])
             self.assertFalse(got['report'])
-
-
-class _FakeTask:
-    """Stands in for `_Task`: records what the planner sends, replays it elsewhere."""
-
-    def __init__(self, is_planner, sent=None):
-        self.is_planner = is_planner
-        self.sent = [] if sent is None else sent
-
-    def broadcast(self, data, size):
-        if self.is_planner:
-            self.sent.append(np.array(data, np.int32))
-            return self.sent[-1]
-        got = self.sent.pop(0)
-        assert got.size == size, (got.size, size)
-        return got
-
-
-class TransportTest(parameterized.TestCase):
-    @parameterized.named_parameters(('one_chunk', 1 << 20), ('small_chunks', 12), ('tiny', 4))
-    def test_values_arrive_bit_for_bit(self, chunk):
-        values = [
-            np.array([[1.5, -0.0], [np.nan, np.inf]], np.float32),
-            np.array([True, False, True]),
-            np.arange(7, dtype=np.int8),
-            np.array([1.0, -2.5, 3.25], tf.bfloat16.as_numpy_dtype),
-            np.array(3.0, np.float64),
-            np.zeros((0, 3), np.float32),
-        ]
-        layout = [(i, tf.as_dtype(v.dtype), v.shape) for i, v in enumerate(values)]
-        planner = _FakeTask(True)
-        self.assertIsNone(_multiworker._send(planner, values, layout, chunk))
-        got, error = _multiworker._receive(_FakeTask(False, planner.sent), layout, chunk)
-        self.assertIsNone(error)
-        for want, have in zip(values, got):
-            self.assertEqual(have.dtype, want.dtype)
-            self.assertEqual(have.shape, want.shape)
-            self.assertEqual(have.tobytes(), want.tobytes())
-
-    def test_chunks_cover_the_stream(self):
-        self.assertEqual(_multiworker.chunks(10, 8), [(0, 8), (8, 10)])
-        self.assertEqual(_multiworker.chunks(0, 8), [])
-        offsets, total = _multiworker.stream_layout([3, 8, 0, 1])
-        self.assertEqual((offsets, total), ([0, 8, 16, 16], 24))
-
-    def test_bytes_round_trip_through_words(self):
-        data = 'héllo'.encode()
-        words = _multiworker._to_int32(data, len(data))
-        self.assertEqual(words.dtype, np.int32)
-        self.assertEqual(_multiworker._to_bytes(words, len(data)), data)
-        self.assertIsNone(_multiworker._to_int32(b'', 0))
 
 
 class _Named:

@@ -15,7 +15,6 @@ from typing import Any
 import tensorflow as tf
 
 from warm_start_hooks import _apply
-from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _multiworker
 from warm_start_hooks import _names
@@ -118,29 +117,13 @@ def _mark(parts: Sequence[_variables.Part], prefix: str) -> None:
 
 
 def multi_worker_strategy(variables: Any) -> Any:
-    """The strategy whose workers all hold copies of `variables`, or None.
-
-    Args:
-      variables: A Keras model, a `tf.Module`, a list of variables, or a `Pool`.
+    """The strategy whose workers all hold copies of `variables` (a model, list or Pool), or None.
 
     Raises:
-      WarmStartError: They are graph-mode variables mirrored across workers,
-        where every worker would run its own initializers with its own draws.
+      WarmStartError: Graph-mode variables mirrored across workers.
     """
     pool = variables if isinstance(variables, _variables.Pool) else _pool(variables, None)
-    strategy = _distribute.multi_worker_strategy(
-        [part.variable for target in pool.everything for part in target.parts]
-    )
-    if strategy is not None and pool.graph:
-        raise _errors.WarmStartError(
-            [
-                'the variables are mirrored across workers by a MultiWorkerMirroredStrategy in '
-                'graph mode, where every worker would compute its own values. Expected eager '
-                'mode: warm_start(..., variables=model) or a Keras callback, which send the '
-                f"chief's values to every worker. Received: strategy={type(strategy).__name__}"
-            ]
-        )
-    return strategy
+    return _multiworker.strategy_for(pool)
 
 
 def warm_start_across_workers(
@@ -152,22 +135,11 @@ def warm_start_across_workers(
     start: float | None = None,
     log: bool = True,
 ) -> _report.WarmStartReport:
-    """A warm start of variables mirrored on every worker of `strategy`, alike on all.
+    """Warm-starts variables mirrored on every worker of `strategy` alike (see `_multiworker`).
 
-    Every worker calls it. The chief (the task of replica 0) plans and reads;
-    every worker assigns the same bytes (see `_multiworker`). The workers
-    skip together when all pass a `skip_reason`; if only some do, all raise.
-
-    Args:
-      settings: `WarmStartSettings` or anything `coerce_settings` takes.
-      variables: This worker's model or variables (as `warm_start`'s `variables`).
-      strategy: The multi-worker strategy (see `multi_worker_strategy`).
-      skip_reason: Why this worker resumes instead, or None.
-      start: `time.perf_counter()` when the warm start began.
-      log: Log the report.
-
-    Returns:
-      This worker's `WarmStartReport` (a skip, or what was applied).
+    Every worker calls it; they skip together when all pass a `skip_reason`
+    (why they resume instead), and all raise if only some do. `variables` is
+    this worker's model, list or Pool; returns this worker's report.
     """
     start = time.perf_counter() if start is None else start
     settings = _settings.coerce_settings(settings)

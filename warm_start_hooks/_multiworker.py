@@ -26,23 +26,42 @@ import dataclasses
 import json
 import zlib
 from collections.abc import Callable
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from warm_start_hooks import _apply
+from warm_start_hooks import _collective
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _plan
 from warm_start_hooks import _report
 from warm_start_hooks import _variables
 
-# Bytes sent by one all-reduce at most; small values share one.
-CHUNK_BYTES = 32 << 20
 # What a task says in the first exchange: it starts fresh, or resumes from saved state.
 _READY, _RESUMES = 1, 2
+
+
+def strategy_for(pool: _variables.Pool) -> Any:
+    """The strategy whose workers all hold copies of `pool`'s variables, or None.
+
+    Raises:
+      WarmStartError: They are graph-mode variables mirrored across workers,
+        where every worker would run its own initializers with its own draws.
+    """
+    variables = [part.variable for target in pool.everything for part in target.parts]
+    strategy = _distribute.multi_worker_strategy(variables)
+    if strategy is not None and pool.graph:
+        raise _errors.WarmStartError(
+            [
+                'the variables are mirrored across workers by a MultiWorkerMirroredStrategy in '
+                'graph mode, where every worker would compute its own values. Expected eager '
+                'mode: warm_start(..., variables=model) or a Keras callback, which send the '
+                f"chief's values to every worker. Received: strategy={type(strategy).__name__}"
+            ]
+        )
+    return strategy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,49 +77,6 @@ class Result:
     report: _report.WarmStartReport
     plan: _plan.Plan | None
     parts: tuple[_variables.Part, ...]
-
-
-class _Task:
-    """This task's place among the strategy's replicas."""
-
-    def __init__(self, strategy: Any):
-        self.strategy = strategy
-        ids = []
-
-        def record(ctx):
-            ids.append(int(ctx.replica_id_in_sync_group))
-            return tf.zeros([], tf.int32)
-
-        strategy.experimental_distribute_values_from_function(record)
-        self.replicas = int(strategy.num_replicas_in_sync)
-        self.slot = min(ids)  # This task's first replica: where it contributes.
-        self.is_planner = 0 in ids
-        resolver = getattr(strategy, 'cluster_resolver', None)
-        kind, index = getattr(resolver, 'task_type', None), getattr(resolver, 'task_id', None)
-        self.name = f'{kind}:{index}' if kind else f'replica {self.slot}'
-
-    def reduce(self, contribution: np.ndarray | None, size: int, slot: int) -> np.ndarray:
-        """Sum over tasks of int32[size] vectors; this task adds `contribution` from `slot`."""
-
-        def value(ctx):
-            if contribution is not None and ctx.replica_id_in_sync_group == slot:
-                return tf.constant(contribution, tf.int32)
-            return tf.zeros([size], tf.int32)
-
-        per_replica = self.strategy.experimental_distribute_values_from_function(value)
-        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-        return np.asarray(total.numpy(), np.int32).reshape(size)
-
-    def gather(self, row: Sequence[int]) -> np.ndarray:
-        """int32[replicas, len(row)]: each task's `row` at its first replica's index."""
-        k = len(row)
-        mine = np.zeros([self.replicas, k], np.int32)
-        mine[self.slot] = row
-        return self.reduce(mine.ravel(), self.replicas * k, self.slot).reshape(self.replicas, k)
-
-    def broadcast(self, data: np.ndarray | None, size: int) -> np.ndarray:
-        """The planner's int32[size] `data` on every task (others pass None)."""
-        return self.reduce(data if self.is_planner else None, size, 0)
 
 
 def run(
@@ -128,7 +104,7 @@ def run(
       ApplyError: Reading, computing or assigning failed on some task; no
         task changed a variable.
     """
-    task = _Task(strategy)
+    task = _collective.Task(strategy)
     parts = [p for t in pool.everything for p in t.parts]
     states = task.gather([_RESUMES if skip_reason else _READY, _fingerprint(pool)])
     _agree(states, task)
@@ -138,16 +114,15 @@ def run(
     payload = b''
     if task.is_planner:
         plan, values, payload, error = _prepare(make_plan, parts)
-    size = int(task.broadcast(np.array([len(payload)], np.int32), 1)[0])
-    message = json.loads(_to_bytes(task.broadcast(_to_int32(payload, size), _words(size)), size))
+    message = json.loads(_collective.broadcast_bytes(task, payload))
     if message['status'] != 'ok':
         raise error if error is not None else _error_from(message, task)
-    layout = [(int(i), tf.as_dtype(d), tuple(s)) for i, d, s in message['parts']]
+    layout = [(tf.as_dtype(d), tuple(s)) for _, d, s in message['parts']]
     if task.is_planner:
-        error = _send(task, [v for _, v in values], layout, message['chunk'])
+        error = _collective.send_arrays(task, [v for _, v in values], layout, message['chunk'])
     else:
-        received, error = _receive(task, layout, message['chunk'])
-        values = [(parts[i], v) for (i, _, _), v in zip(layout, received)]
+        received, error = _collective.receive_arrays(task, layout, message['chunk'])
+        values = [(parts[i], v) for (i, _, _), v in zip(message['parts'], received)]
     _assign_agreed(task, values, message['report']['source'], error)
     notes = _notes(task, message)
     if plan is not None:
@@ -155,10 +130,10 @@ def run(
     else:
         report = _report_from_dict(message['report'])
     report = dataclasses.replace(report, notes=(*report.notes, notes))
-    return Result(report, plan, tuple(parts[i] for i, _, _ in layout))
+    return Result(report, plan, tuple(parts[i] for i, _, _ in message['parts']))
 
 
-def _agree(states: np.ndarray, task: _Task) -> None:
+def _agree(states: np.ndarray, task: _collective.Task) -> None:
     """Raises on every task unless all hold the same variables and agree to resume or not."""
     present = [(r, int(s), int(f)) for r, (s, f) in enumerate(states) if s]
     problems = []
@@ -207,7 +182,12 @@ def _prepare(make_plan, parts):
                 )
             layout.append([index[id(part.variable)], tf.as_dtype(value.dtype).name, value.shape])
         report = _report.WarmStartReport.from_plan(plan, applied=True).to_dict()
-        message = {'status': 'ok', 'parts': layout, 'chunk': CHUNK_BYTES, 'report': report}
+        message = {
+            'status': 'ok',
+            'parts': layout,
+            'chunk': _collective.CHUNK_BYTES,
+            'report': report,
+        }
     except Exception as e:  # pylint: disable=broad-except
         return None, None, json.dumps(_error_message(e)).encode(), e
     return plan, values, json.dumps(message, default=_json_default).encode(), None
@@ -228,7 +208,7 @@ def _error_message(e: BaseException) -> dict[str, Any]:
     return {'status': 'error', 'type': kind, 'message': f'{type(e).__name__}: {e}'}
 
 
-def _error_from(message: dict[str, Any], task: _Task) -> BaseException:
+def _error_from(message: dict[str, Any], task: _collective.Task) -> BaseException:
     """The planning task's error, as the other tasks raise it."""
     where = 'the chief (the task of replica 0)'
     if message['type'] == 'WarmStartError':
@@ -241,114 +221,10 @@ def _error_from(message: dict[str, Any], task: _Task) -> BaseException:
     )
 
 
-# ---- bytes over an int32 all-reduce ----------------------------------------------
-
-
-def _words(nbytes: int) -> int:
-    return (nbytes + 3) // 4
-
-
-def _to_int32(data: bytes, nbytes: int) -> np.ndarray | None:
-    if not data:
-        return None
-    padded = np.zeros(_words(nbytes) * 4, np.uint8)
-    padded[:nbytes] = np.frombuffer(data, np.uint8)
-    return padded.view(np.int32)
-
-
-def _to_bytes(words: np.ndarray, nbytes: int) -> bytes:
-    return np.ascontiguousarray(words, np.int32).view(np.uint8)[:nbytes].tobytes()
-
-
-def stream_layout(sizes: Sequence[int]) -> tuple[list[int], int]:
-    """Offsets of byte blocks of `sizes` in one stream (each 8-aligned), and its length."""
-    offsets, pos = [], 0
-    for n in sizes:
-        offsets.append(pos)
-        pos += (n + 7) // 8 * 8
-    return offsets, pos
-
-
-def chunks(total: int, chunk: int) -> list[tuple[int, int]]:
-    """[start, stop) byte ranges of at most `chunk` bytes (a multiple of 4) covering `total`."""
-    chunk = max(4, chunk // 4 * 4)
-    return [(a, min(a + chunk, total)) for a in range(0, total, chunk)]
-
-
-def pack(blocks: Sequence[np.ndarray], start: int, stop: int, offsets: Sequence[int]) -> np.ndarray:
-    """Bytes [start, stop) of the stream of `blocks` as int32 words."""
-    out = np.zeros(stop - start, np.uint8)
-    for block, offset in zip(blocks, offsets):
-        raw = block.reshape(-1).view(np.uint8)
-        a, b = max(start, offset), min(stop, offset + raw.size)
-        if a < b:
-            out[a - start : b - start] = raw[a - offset : b - offset]
-    return out.view(np.int32)
-
-
-def unpack(
-    words: np.ndarray, start: int, buffers: Sequence[np.ndarray], offsets: Sequence[int]
-) -> None:
-    """Copies stream bytes from `start` (int32 `words`) into the uint8 `buffers`."""
-    data = np.ascontiguousarray(words, np.int32).view(np.uint8)
-    stop = start + data.size
-    for buffer, offset in zip(buffers, offsets):
-        a, b = max(start, offset), min(stop, offset + buffer.size)
-        if a < b:
-            buffer[a - offset : b - offset] = data[a - start : b - start]
-
-
-def _sizes(layout) -> list[int]:
-    return [int(np.prod(shape, dtype=np.int64)) * dtype.size for _, dtype, shape in layout]
-
-
-def _send(task: _Task, values: Sequence[np.ndarray], layout, chunk: int) -> Exception | None:
-    """Broadcasts `values` chunk by chunk; returns the error that spoilt them, if any.
-
-    Every chunk is sent even after an error (as zeros), so that every task
-    takes part in the same all-reduces; the error is settled when the tasks
-    agree on the outcome (`_assign_agreed`).
-    """
-    error = None
-    blocks = [np.ascontiguousarray(v) for v in values]
-    offsets, total = stream_layout(_sizes(layout))
-    for start, stop in chunks(total, chunk):
-        words = np.zeros((stop - start) // 4, np.int32)
-        if error is None:
-            try:
-                words = pack(blocks, start, stop, offsets)
-            except Exception as e:  # pylint: disable=broad-except
-                error = e
-        task.broadcast(words, words.size)
-    return error
-
-
-def _receive(task: _Task, layout, chunk: int) -> tuple[list[np.ndarray], Exception | None]:
-    """The planner's values, and the error that spoilt them here, if any (see `_send`)."""
-    error = None
-    sizes = _sizes(layout)
-    offsets, total = stream_layout(sizes)
-    try:
-        buffers = [np.empty(n, np.uint8) for n in sizes]
-    except MemoryError as e:
-        buffers, error = None, e
-    for start, stop in chunks(total, chunk):
-        words = task.broadcast(None, (stop - start) // 4)
-        if error is None:
-            try:
-                unpack(words, start, buffers, offsets)
-            except Exception as e:  # pylint: disable=broad-except
-                error = e
-    if error is not None:
-        return [], error
-    out = [b.view(d.as_numpy_dtype).reshape(s) for b, (_, d, s) in zip(buffers, layout)]
-    return out, None
-
-
 # ---- assigning, all or none ------------------------------------------------------
 
 
-def _assign_agreed(task: _Task, values, prefix: str, error: Exception | None) -> None:
+def _assign_agreed(task: _collective.Task, values, prefix: str, error: Exception | None) -> None:
     """Assigns on every task; if any task failed, every task restores its old values.
 
     Args:
@@ -380,7 +256,7 @@ def _assign_agreed(task: _Task, values, prefix: str, error: Exception | None) ->
     ) from error
 
 
-def _notes(task: _Task, message: dict[str, Any]) -> str:
+def _notes(task: _collective.Task, message: dict[str, Any]) -> str:
     nbytes = sum(
         int(np.prod(s, dtype=np.int64)) * tf.as_dtype(d).size for _, d, s in message['parts']
     )
