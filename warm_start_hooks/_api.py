@@ -188,6 +188,12 @@ def warm_start(
     checkpoint. In eager mode (TF2, Keras 3) values are assigned at once;
     pass `variables=`. Every problem is found before anything changes.
 
+    Under `MultiWorkerMirroredStrategy` call it on every worker, as every
+    worker builds the model: the chief (the task of replica 0) plans and
+    reads, and every worker assigns the same values, sent through the
+    strategy's all-reduce; the other workers read nothing. Graph-mode
+    variables mirrored across workers are refused.
+
     Args:
       ckpt_to_initialize_from: A checkpoint path, or a `WarmStartSettings`
         (then the other positional arguments must be left at their defaults).

@@ -72,6 +72,16 @@ class _WarmStartCallback:
       * a variable of the model was already warm-started, by this callback or
         by `warm_start_hooks.warm_start(..., variables=model)`.
 
+    Under `MultiWorkerMirroredStrategy` (Keras 2: `tf.keras` on TensorFlow
+    2.15, `tf_keras` later) every worker runs the callback: the chief reads
+    and computes, and every worker assigns the same values (see
+    `warm_start_hooks.warm_start`). The workers decide together: all skip
+    (e.g. all restored the same `BackupAndRestore` backup) or none does, and
+    if they disagree every worker raises. Keras 3's `fit` fails under this
+    strategy before any callback runs (a limit of Keras 3); a Keras 3 model
+    built under it is warm-started on every worker with
+    `warm_start_hooks.warm_start(settings, variables=model)`.
+
     Variables are named as Keras names them: `variable.path` in Keras 3
     (e.g. `'sequential/dense/kernel'`), the variable name without `:0` in
     Keras 2 (e.g. `'dense/kernel'`). Settings may also give variables as
