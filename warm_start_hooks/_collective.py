@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-# Bytes sent by one all-reduce at most; small values share one.
-CHUNK_BYTES = 32 << 20
+# Bytes sent by one all-reduce at most; small values share one. Of 1 to 128 MiB, 4 to 16
+# MiB sent 128 MB fastest between two CPU workers on one machine.
+CHUNK_BYTES = 8 << 20
 
 
 class Task:
