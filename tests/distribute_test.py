@@ -26,15 +26,17 @@ import importlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 import types
 
+import cluster as processes
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
@@ -106,21 +108,13 @@ def _oracle_counts(offset, rows):
 # ---- the child process -------------------------------------------------------
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _addresses(n):
-    return [f'127.0.0.1:{_free_port()}' for _ in range(n)]
+    return [f'127.0.0.1:{port}' for port in processes.free_ports(n)]
 
 
 def _run_child(scenario, *args):
     """Runs `scenario` in a child Python process; returns the JSON it prints."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-    env.pop('TF_CONFIG', None)
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (_ROOT, env.get('PYTHONPATH')) if p)
+    env = processes.child_env([_ROOT, os.path.dirname(os.path.abspath(__file__))])
     command = [sys.executable, '-c', _BOOT, os.path.abspath(__file__), scenario, *args]
     for attempt in range(2):
         proc = subprocess.run(
@@ -515,17 +509,23 @@ def _scenario_replica_device_setter(workdir):
         # No backup_initializer: new rows are zeros, and each remap op feeds its assign.
         info = _vocab_info(paths, backup=False)
 
-        def hook(give_model_dir):
+        def hook(give_model_dir, is_chief=None):
             settings = warm_start_hooks.WarmStartSettings(
                 paths['ckpt'], '.*', var_name_to_vocab_info={'emb': info}
             )
-            return wse.WarmStartHook(settings, model_dir=model_dir if give_model_dir else None)
+            return wse.WarmStartHook(
+                settings, model_dir=model_dir if give_model_dir else None, is_chief=is_chief
+            )
 
         out = {
             # The chief warm-starts, trains one step and saves a checkpoint.
             'first': _ps_session(cluster, chief.target, 'chief', hook(True), model_dir, True),
             # A worker session finds the variables initialized by the chief.
             'worker': _ps_session(cluster, worker_target, 'worker', hook(False), None, False),
+            # Told it is no chief (as MonitoredTrainingSession is), it plans nothing.
+            'worker_not_chief': _ps_session(
+                cluster, worker_target, 'worker', hook(False, is_chief=False), None, False
+            ),
             # The chief restarts: the overridden initializers exist but do not run.
             'resumed': _ps_session(cluster, chief.target, 'chief', hook(False), model_dir, False),
             # The chief restarts with model_dir: nothing is planned.
@@ -554,6 +554,183 @@ def _scenario_replica_device_setter(workdir):
                 'w': [sess.run(p).tolist() for p in w],
             }
     return out
+
+
+# ---- an Estimator cluster of processes (TF_CONFIG) ------------------------------
+
+EST_OLD_WORDS = ['doctor', 'nurse', 'lawyer', 'teacher']
+EST_NEW_WORDS = ['lawyer', 'pilot', 'doctor', 'teacher', 'chef']
+EST_EMB = 'dnn/input_from_feature_columns/input_layer/occ_embedding/embedding_weights'
+EST_VARIANTS = ('tensorflow', 'estimator', 'hook')
+EST_TASKS = ('chief', 'worker', 'evaluator')
+EST_MAX_STEPS = 3
+_EST_WAIT_S = 150
+
+
+def _has_estimator():
+    try:
+        return tf.estimator.DNNClassifier is not None
+    except (AttributeError, ImportError):
+        return False
+
+
+def _est_old_values():
+    rng = np.random.default_rng(7)
+
+    def draw(*shape):
+        return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+
+    return {
+        EST_EMB: draw(len(EST_OLD_WORDS) + 1, 2),  # + 1 OOV row.
+        'dnn/hiddenlayer_0/kernel': draw(2, 3),
+        'dnn/hiddenlayer_0/bias': draw(3),
+        'dnn/logits/kernel': draw(3, 3),
+        'dnn/logits/bias': draw(3),
+    }
+
+
+def _est_oracle_emb():
+    """The remapped embedding: each new token's old row; zeros for new tokens and OOV."""
+    old = _est_old_values()[EST_EMB]
+    out = np.zeros((len(EST_NEW_WORDS) + 1, 2), np.float32)
+    for i, word in enumerate(EST_NEW_WORDS):
+        if word in EST_OLD_WORDS:
+            out[i] = old[EST_OLD_WORDS.index(word)]
+    return out
+
+
+def _poll(condition, what, timeout_s=_EST_WAIT_S):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f'gave up after {timeout_s} s waiting for {what}')
+        time.sleep(0.1)
+
+
+class _Signal(tf.compat.v1.train.SessionRunHook):
+    """The worker's session exists: the chief may start training (a test-only hook)."""
+
+    def __init__(self, path):
+        self._path = path
+
+    def after_create_session(self, session, coord):
+        with open(self._path, 'w'):
+            pass
+
+
+class _WaitForWorker(tf.compat.v1.train.SessionRunHook):
+    """The chief trains only once the worker has joined, so both really train."""
+
+    def __init__(self, path):
+        self._path = path
+
+    def begin(self):
+        self._waited = False
+
+    def before_run(self, run_context):
+        if not self._waited:
+            _poll(lambda: os.path.exists(self._path), 'the worker session')
+            self._waited = True
+
+
+def _est_estimator(model_dir, new_vocab, **kwargs):
+    column = tf.feature_column.categorical_column_with_vocabulary_file(
+        'occ', new_vocab, vocabulary_size=len(EST_NEW_WORDS), num_oov_buckets=1
+    )
+    config = tf.estimator.RunConfig(
+        model_dir=model_dir,
+        tf_random_seed=3,
+        save_summary_steps=None,
+        log_step_count_steps=None,
+        experimental_max_worker_delay_secs=0,
+    )
+    return tf.estimator.DNNClassifier(
+        [3],
+        [tf.feature_column.embedding_column(column, dimension=2)],
+        n_classes=3,
+        optimizer=tf.keras.optimizers.legacy.SGD(learning_rate=0.0),
+        config=config,
+        **kwargs,
+    )
+
+
+def _est_input_fn():
+    features = {'occ': [['doctor'], ['pilot'], ['lawyer']]}
+    return tf.data.Dataset.from_tensor_slices((features, [[0], [1], [2]])).batch(3).repeat()
+
+
+def _est_settings(variant, shared):
+    """TensorFlow's settings read absolute paths; ours relative ones, found on the chief only."""
+    if variant == 'tensorflow':
+        source, old_vocab = os.path.join(shared, 'old'), os.path.join(shared, 'old_vocab.txt')
+    else:
+        source, old_vocab = 'old', 'old_vocab.txt'
+    new_vocab = os.path.join(shared, 'new_vocab.txt')
+    info = tf.estimator.VocabInfo(new_vocab, len(EST_NEW_WORDS), 1, old_vocab)
+    return tf.estimator.WarmStartSettings(source, '.*', {EST_EMB: info})
+
+
+def _est_variant(task, variant, spec, workdir):
+    """One `train_and_evaluate` of `variant` as `task`; returns this task's warm-start report."""
+    from warm_start_hooks import estimator as wse  # pylint: disable=import-outside-toplevel
+
+    os.environ['TF_CONFIG'] = processes.tf_config(spec, task, 0)
+    shared = os.path.join(workdir, 'shared')
+    model_dir = os.path.join(workdir, 'models', variant)
+    flag = os.path.join(workdir, f'{variant}_worker_joined')
+    settings = _est_settings(variant, shared)
+    new_vocab = os.path.join(shared, 'new_vocab.txt')
+    hooks = [_WaitForWorker(flag)] if task == 'chief' else [_Signal(flag)]
+    ours = None
+    if variant == 'tensorflow':
+        estimator = _est_estimator(model_dir, new_vocab, warm_start_from=settings)
+    elif variant == 'estimator':
+        estimator = wse.warm_started_estimator(_est_estimator(model_dir, new_vocab), settings)
+    else:
+        estimator = _est_estimator(model_dir, new_vocab)
+        ours = wse.WarmStartHook(settings, model_dir=model_dir)
+        hooks.append(ours)
+    if task == 'worker':  # Joins once the chief has initialized the variables.
+        _poll(lambda: tf.train.latest_checkpoint(model_dir), "the chief's first checkpoint")
+    tf.estimator.train_and_evaluate(
+        estimator,
+        tf.estimator.TrainSpec(_est_input_fn, max_steps=EST_MAX_STEPS, hooks=hooks),
+        tf.estimator.EvalSpec(_est_input_fn, steps=1, start_delay_secs=0, throttle_secs=0),
+    )
+    if variant == 'estimator':
+        ours = estimator._model_fn  # pylint: disable=protected-access
+    report = None if ours is None else ours.report
+    if report is None:
+        return None
+    return {'applied': report.applied, 'reason': report.skipped_reason, 'names': report.names()}
+
+
+def _est_task(task, specs, workdir):
+    """A task of the Estimator cluster: the three variants one after the other."""
+    if task == 'ps':
+        servers = [
+            tf.distribute.Server(tf.train.ClusterSpec(spec), job_name='ps', task_index=0)
+            for spec in specs.values()
+        ]
+        sys.stdout.write('READY\n')
+        sys.stdout.flush()
+        sys.stdin.read()  # Until the test ends this process.
+        del servers
+        return {}
+    out = {}
+    for variant in EST_VARIANTS:
+        start = time.monotonic()
+        _attempt(out, variant, _est_variant, task, variant, specs[variant], workdir)
+        out[f'{variant}_seconds'] = time.monotonic() - start
+    out['files_here'] = sorted(os.listdir('.'))
+    return out
+
+
+def child_main(argv):
+    """The entry point of `cluster.Cluster` children: a task of the Estimator cluster."""
+    task, specs, workdir = argv[0], json.loads(argv[1]), argv[2]
+    processes.print_result(_est_task(task, specs, workdir))
+    os._exit(0)  # Servers cannot be shut down.
 
 
 _SCENARIOS = {
@@ -721,6 +898,7 @@ class ReplicaDeviceSetterTest(_ChildTest):
 
     @parameterized.named_parameters(
         ('worker', 'worker'),
+        ('worker_not_chief', 'worker_not_chief'),
         ('resumed_chief', 'resumed'),
         ('resumed_chief_with_model_dir', 'resumed_model_dir'),
     )
@@ -734,10 +912,238 @@ class ReplicaDeviceSetterTest(_ChildTest):
         self.assertFalse(part['applied'], run)
         self.assertTrue(part['skipped_reason'], run)
 
+    def test_worker_not_chief_reports_why(self):
+        got = self.part('worker_not_chief')
+        self.assertIn('is not the chief', got['skipped_reason'])
+        self.assertIn('(is_chief=False, from argument)', got['skipped_reason'])
+        self.assertEqual(got['details'], {})  # Nothing was planned.
+
     def test_resumed_chief_with_model_dir_reports_skip(self):
         got = self.part('resumed_model_dir')
         self.assertFalse(got['applied'])
         self.assertIn('the model restored its own checkpoint', got['skipped_reason'])
+
+
+@absltest.skipUnless(_has_estimator(), 'tf.estimator needs TensorFlow <= 2.15 with estimator.')
+class EstimatorClusterTest(parameterized.TestCase):
+    """`train_and_evaluate` on a TF_CONFIG cluster of processes: chief, worker, ps, evaluator.
+
+    Three runs in the same cluster shape: TensorFlow's `warm_start_from`,
+    `warm_started_estimator` and `WarmStartHook` in the `TrainSpec`, with a
+    vocabulary remap and a learning rate of 0, so each final checkpoint holds
+    the warm-started values. Our settings name the old checkpoint and
+    vocabulary by relative paths that exist in the chief's directory only.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.workdir = tempfile.mkdtemp(dir=absltest.get_default_test_tmpdir())
+        dirs = {t: os.path.join(cls.workdir, t) for t in ('chief', 'worker', 'evaluator', 'ps')}
+        for d in dirs.values():
+            os.makedirs(d)
+        for where in (dirs['chief'], os.path.join(cls.workdir, 'shared')):
+            os.makedirs(os.path.join(where, 'old'))
+            testutil.save_v1_checkpoint(
+                os.path.join(where, 'old', 'model.ckpt'), _est_old_values(), global_step=5
+            )
+            testutil.write_lines(where, 'old_vocab.txt', EST_OLD_WORDS)
+        testutil.write_lines(os.path.join(cls.workdir, 'shared'), 'new_vocab.txt', EST_NEW_WORDS)
+
+        def launch(c, attempt):
+            ports = iter(processes.free_ports(3 * len(EST_VARIANTS)))
+            specs = {
+                v: {job: [f'127.0.0.1:{next(ports)}'] for job in ('chief', 'worker', 'ps')}
+                for v in EST_VARIANTS
+            }
+            argv = [json.dumps(specs), cls.workdir]
+            c.start('ps', ['ps', *argv], cwd=dirs['ps'], stdin=True)
+            for task in EST_TASKS:
+                c.start(task, [task, *argv], cwd=dirs[task])
+
+        start = time.monotonic()
+        cls.results = processes.run_cluster(
+            cls, __file__, _ROOT, launch, list(EST_TASKS), timeout_s=480
+        )
+        cls.seconds = time.monotonic() - start
+        times = {
+            task: {v: round(got.get(f'{v}_seconds', 0.0), 1) for v in EST_VARIANTS}
+            for task, got in cls.results.items()
+        }
+        print(
+            f'EstimatorClusterTest: the cluster ran for {cls.seconds:.1f} s; seconds per run '
+            f'and task: {times}',
+            file=sys.stderr,
+        )
+
+    def report(self, task, variant):
+        got = self.results[task]
+        if isinstance(got.get(variant), dict) and 'error' in got[variant]:
+            self.fail(f'{variant} failed on {task}:\n{got[variant]["error"]}')
+        return got.get(variant)
+
+    def checkpoint(self, variant):
+        reader = tf.train.load_checkpoint(os.path.join(self.workdir, 'models', variant))
+        return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+    @parameterized.named_parameters(('estimator', 'estimator'), ('hook', 'hook'))
+    def test_checkpoint_equals_warm_start_from(self, variant):
+        for task in EST_TASKS:
+            self.report(task, variant)
+            self.report(task, 'tensorflow')
+        ours, theirs = self.checkpoint(variant), self.checkpoint('tensorflow')
+        self.assertEqual(sorted(ours), sorted(theirs))
+        compared = 0
+        for name, value in theirs.items():
+            if name == 'global_step' or name.endswith('/iter'):
+                continue  # Steps taken by the chief and the worker, not warm-started.
+            np.testing.assert_array_equal(ours[name], value, err_msg=name)
+            compared += 1
+        self.assertGreaterEqual(compared, 5)
+        np.testing.assert_array_equal(ours[EST_EMB], _est_oracle_emb())
+        self.assertGreaterEqual(ours['global_step'], EST_MAX_STEPS)
+
+    @parameterized.named_parameters(
+        ('estimator', 'estimator', 'argument'), ('hook', 'hook', 'TF_CONFIG')
+    )
+    def test_only_the_chief_applies(self, variant, found_by):
+        chief = self.report('chief', variant)
+        self.assertTrue(chief['applied'])
+        self.assertIn(EST_EMB, chief['names'])
+        worker = self.report('worker', variant)
+        self.assertFalse(worker['applied'])
+        self.assertIn(
+            f'worker:0 (is_chief=False, from {found_by}), is not the chief', worker['reason']
+        )
+        self.assertIn('read no checkpoint or vocabulary', worker['reason'])
+
+    def test_evaluator_restores_instead(self):
+        evaluator = self.report('evaluator', 'estimator')
+        self.assertFalse(evaluator['applied'])
+        self.assertIn('the model restored its own checkpoint', evaluator['reason'])
+        self.assertIsNone(self.report('evaluator', 'hook'))  # A TrainSpec hook: not there.
+
+    def test_only_the_chief_can_read_the_sources(self):
+        # Worker and evaluator ran where the relative paths resolve to nothing.
+        self.assertEqual(self.results['chief']['files_here'], ['old', 'old_vocab.txt'])
+        self.assertEmpty(self.results['worker']['files_here'])
+        self.assertEmpty(self.results['evaluator']['files_here'])
+
+
+def _config(cluster, kind=None, index=0):
+    config = {'cluster': cluster}
+    if kind is not None:
+        config['task'] = {'type': kind, 'index': index}
+    return json.dumps(config)
+
+
+_PS_CLUSTER = {'chief': ['c:1'], 'worker': ['w:1', 'w:2'], 'ps': ['p:1']}
+_WORKERS = {'worker': ['w:1', 'w:2']}
+
+
+class TaskRoleTest(parameterized.TestCase):
+    @parameterized.named_parameters(
+        ('no_tf_config', '', True, '', 'default'),
+        (
+            'no_cluster',
+            json.dumps({'task': {'type': 'worker', 'index': 1}}),
+            True,
+            'worker:1',
+            'default',
+        ),
+        ('chief', _config(_PS_CLUSTER, 'chief'), True, 'chief:0', 'TF_CONFIG'),
+        ('master', _config({'master': ['m:1']}, 'master'), True, 'master:0', 'TF_CONFIG'),
+        ('worker_beside_chief', _config(_PS_CLUSTER, 'worker', 0), False, 'worker:0', 'TF_CONFIG'),
+        ('second_worker', _config(_PS_CLUSTER, 'worker', 1), False, 'worker:1', 'TF_CONFIG'),
+        ('first_of_workers', _config(_WORKERS, 'worker', 0), True, 'worker:0', 'TF_CONFIG'),
+        ('second_of_workers', _config(_WORKERS, 'worker', 1), False, 'worker:1', 'TF_CONFIG'),
+        ('ps', _config(_PS_CLUSTER, 'ps'), False, 'ps:0', 'TF_CONFIG'),
+        ('evaluator', _config(_PS_CLUSTER, 'evaluator'), True, 'evaluator:0', 'TF_CONFIG'),
+    )
+    def test_role_from_tf_config(self, tf_config, is_chief, task, found_by):
+        self.assertEqual(
+            _distribute.task_role(tf_config=tf_config),
+            _distribute.TaskRole(is_chief, task, found_by),
+        )
+
+    def test_argument_wins_over_tf_config(self):
+        role = _distribute.task_role(False, tf_config=_config(_PS_CLUSTER, 'chief'))
+        self.assertEqual(role, _distribute.TaskRole(False, 'chief:0', 'argument'))
+        self.assertEqual(role.describe(), 'chief:0 (is_chief=False, from argument)')
+
+    def test_reads_the_environment(self):
+        with absltest.mock.patch.dict(os.environ, {'TF_CONFIG': _config(_WORKERS, 'worker', 1)}):
+            self.assertFalse(_distribute.task_role().is_chief)
+
+    @parameterized.named_parameters(
+        ('not_json', '{cluster'),
+        ('not_an_object', '[1]'),
+        ('index_not_int', _config(_WORKERS, 'worker', '1')),
+    )
+    def test_bad_tf_config_raises(self, tf_config):
+        with self.assertRaisesRegex(ValueError, 'TF_CONFIG.*Received: TF_CONFIG='):
+            _distribute.task_role(tf_config=tf_config)
+
+
+class HookRoleTest(parameterized.TestCase):
+    """WarmStartHook on a task that is not the chief, in one process."""
+
+    def _graph_with_hook(self, settings, **kwargs):
+        from warm_start_hooks import estimator as wse  # pylint: disable=import-outside-toplevel
+
+        tf.compat.v1.get_variable('w', [2], initializer=tf.compat.v1.zeros_initializer())
+        tf.compat.v1.train.get_or_create_global_step()
+        return wse.WarmStartHook(settings, **kwargs)
+
+    def test_non_chief_reads_nothing_in_begin(self):
+        # A checkpoint and vocabularies that do not exist here: nothing is planned.
+        info = warm_start_hooks.VocabInfo('/nowhere/new.txt', 2, 0, '/nowhere/old.txt')
+        settings = warm_start_hooks.WarmStartSettings(
+            '/nowhere/model', var_name_to_vocab_info={'w': info}
+        )
+        with tf.Graph().as_default():
+            hook = self._graph_with_hook(settings, is_chief=False)
+            hook.begin()
+            self.assertIsNone(hook.report)
+        with tf.Graph().as_default():
+            hook = self._graph_with_hook(settings, is_chief=True)
+            with self.assertRaises(warm_start_hooks.Error):
+                hook.begin()  # The chief plans, and finds the checkpoint missing.
+
+    def test_non_chief_that_initializes_raises(self):
+        # Told it is no chief, but its session initializes the variables: a refusal.
+        root = self.create_tempdir().full_path
+        prefix = testutil.write_checkpoint(os.path.join(root, 'model.ckpt'), {'w': [1.0, 2.0]})
+        with tf.Graph().as_default():
+            hook = self._graph_with_hook(prefix, is_chief=False)
+            with self.assertRaisesRegex(
+                warm_start_hooks.WarmStartError, 'its session initialized the variables'
+            ):
+                with tf.compat.v1.train.MonitoredTrainingSession(hooks=[hook]):
+                    pass
+
+    def test_tf_config_of_a_worker_makes_it_non_chief(self):
+        with tf.Graph().as_default():
+            hook = self._graph_with_hook('/nowhere/model')  # Not read: no error in begin().
+            config = {'TF_CONFIG': _config(_PS_CLUSTER, 'worker', 1)}
+            with absltest.mock.patch.dict(os.environ, config):
+                # This local session initializes the variables, so the guess was wrong.
+                with self.assertRaisesRegex(
+                    warm_start_hooks.WarmStartError, r'worker:1 \(is_chief=False, from TF_CONFIG'
+                ):
+                    with tf.compat.v1.train.MonitoredTrainingSession(hooks=[hook]):
+                        pass
+
+    def test_bad_is_chief_and_tf_config_are_refused(self):
+        from warm_start_hooks import estimator as wse  # pylint: disable=import-outside-toplevel
+
+        with self.assertRaisesRegex(warm_start_hooks.WarmStartError, "is_chief='yes'"):
+            wse.WarmStartHook('/nowhere/model', is_chief='yes')
+        with tf.Graph().as_default():
+            hook = self._graph_with_hook('/nowhere/model')
+            with absltest.mock.patch.dict(os.environ, {'TF_CONFIG': '{bad'}):
+                with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'TF_CONFIG'):
+                    hook.begin()
 
 
 class HelpersTest(parameterized.TestCase):

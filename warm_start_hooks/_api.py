@@ -5,6 +5,7 @@ Do not import this module directly; use `import warm_start_hooks` instead.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 from warm_start_hooks import _apply
 from warm_start_hooks import _errors
+from warm_start_hooks import _multiworker
 from warm_start_hooks import _names
 from warm_start_hooks import _plan
 from warm_start_hooks import _provenance
@@ -60,6 +62,7 @@ def make_plan(settings: Any, *, variables: Any = None) -> _plan.Plan:
     """
     settings = _settings.coerce_settings(settings)
     pool = _pool(variables, settings.vars_to_warm_start)
+    multi_worker_strategy(pool)  # Refuses graph mode across workers.
     return _plan.build_plan(settings, pool)
 
 
@@ -89,7 +92,10 @@ def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _rep
     start = time.perf_counter() if start is None else start
     _apply.apply(p)
     if not p.graph:
-        _mark_applied(p)
+        _mark(
+            [part for e in p.entries if e.action != _plan.SKIP for part in p.targets[e.name].parts],
+            p.source.prefix,
+        )
     report = _report.WarmStartReport.from_plan(p, applied=True, seconds=time.perf_counter() - start)
     if p.settings.provenance_dir:
         _provenance.write(p.settings.provenance_dir, report, p.source.fingerprint())
@@ -102,15 +108,57 @@ def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _rep
 _MARK = '_warm_start_hooks_source'
 
 
-def _mark_applied(p: _plan.Plan) -> None:
-    for entry in p.entries:
-        if entry.action == _plan.SKIP:
-            continue
-        for part in p.targets[entry.name].parts:
-            try:
-                setattr(part.variable, _MARK, p.source.prefix)
-            except (AttributeError, TypeError):
-                pass  # A variable type that takes no attributes is simply not marked.
+def _mark(parts: Sequence[_variables.Part], prefix: str) -> None:
+    for part in parts:
+        try:
+            setattr(part.variable, _MARK, prefix)
+        except (AttributeError, TypeError):
+            pass  # A variable type that takes no attributes is simply not marked.
+
+
+def multi_worker_strategy(variables: Any) -> Any:
+    """The strategy whose workers all hold copies of `variables` (a model, list or Pool), or None.
+
+    Raises:
+      WarmStartError: Graph-mode variables mirrored across workers.
+    """
+    pool = variables if isinstance(variables, _variables.Pool) else _pool(variables, None)
+    return _multiworker.strategy_for(pool)
+
+
+def warm_start_across_workers(
+    settings: Any,
+    variables: Any,
+    strategy: Any,
+    *,
+    skip_reason: str | None = None,
+    start: float | None = None,
+    log: bool = True,
+) -> _report.WarmStartReport:
+    """Warm-starts variables mirrored on every worker of `strategy` alike (see `_multiworker`).
+
+    Every worker calls it; they skip together when all pass a `skip_reason`
+    (why they resume instead), and all raise if only some do. `variables` is
+    this worker's model, list or Pool; returns this worker's report.
+    """
+    start = time.perf_counter() if start is None else start
+    settings = _settings.coerce_settings(settings)
+    pool = variables if isinstance(variables, _variables.Pool) else _pool(variables, None)
+    result = _multiworker.run(
+        strategy,
+        pool,
+        lambda: _plan.build_plan(settings, pool),
+        os.fspath(settings.ckpt_to_initialize_from),
+        skip_reason=skip_reason,
+    )
+    report = dataclasses.replace(result.report, seconds=time.perf_counter() - start)
+    if report.applied:
+        _mark(result.parts, report.source)
+        if result.plan is not None and settings.provenance_dir:
+            _provenance.write(settings.provenance_dir, report, result.plan.source.fingerprint())
+    if log:
+        report.log()
+    return report
 
 
 def warm_started_from(variable: Any) -> str | None:
@@ -139,6 +187,12 @@ def warm_start(
     Scaffold applies them only when the model does not restore its own
     checkpoint. In eager mode (TF2, Keras 3) values are assigned at once;
     pass `variables=`. Every problem is found before anything changes.
+
+    Under `MultiWorkerMirroredStrategy` call it on every worker, as every
+    worker builds the model: the chief (the task of replica 0) plans and
+    reads, and every worker assigns the same values, sent through the
+    strategy's all-reduce; the other workers read nothing. Graph-mode
+    variables mirrored across workers are refused.
 
     Args:
       ckpt_to_initialize_from: A checkpoint path, or a `WarmStartSettings`
@@ -180,8 +234,12 @@ def warm_start(
             var_name_to_prev_var_name,
             **options,
         )
-    p = make_plan(settings, variables=variables)
-    return execute(p, start)
+    pool = _pool(variables, settings.vars_to_warm_start)
+    strategy = multi_worker_strategy(pool)
+    if strategy is not None:
+        # Mirrored on several workers: one plans and reads, all assign the same values.
+        return warm_start_across_workers(settings, pool, strategy, start=start)
+    return execute(_plan.build_plan(settings, pool), start)
 
 
 def init_from_checkpoint(

@@ -113,7 +113,16 @@ def apply_eager(plan: _plan.Plan) -> None:
     """Computes and checks every value, then assigns them all.
 
     Raises:
-      ApplyError: A read or a computation failed; no variable was changed.
+      ApplyError: A read, a computation or an assign failed; no variable was changed.
+    """
+    assign_all(compute_checked(plan), plan.source.prefix)
+
+
+def compute_checked(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]:
+    """Every part's new value, each checked against its part's shape; nothing is assigned.
+
+    Raises:
+      ApplyError: A read or a computation failed.
     """
     try:
         values = compute_values(plan)
@@ -141,7 +150,7 @@ def apply_eager(plan: _plan.Plan) -> None:
             'No variable was changed. This is a bug; please report it with the plan. '
             f'Received: prefix={plan.source.prefix!r}'
         )
-    _assign_all(plan, values)
+    return values
 
 
 # Values from this size on are handed to TensorFlow without a copy (see `_as_tensor`).
@@ -183,8 +192,20 @@ def _snapshot(variable):
         return np.array(_read_variable(variable))
 
 
-def _assign_all(plan, values):
-    """Assigns every value; if one assign fails, restores those already assigned."""
+def assign_all(values, prefix: str, keep_old: bool = False):
+    """Assigns every (part, value); if one assign fails, restores those already assigned.
+
+    Args:
+      values: (part, value) pairs; the list's items are dropped as they are assigned.
+      prefix: The checkpoint, for messages.
+      keep_old: Return the old values, for `undo`.
+
+    Returns:
+      With `keep_old`, the (part, old value) pairs for `undo`; else `[]`.
+
+    Raises:
+      ApplyError: An assign failed; the parts assigned before it were restored.
+    """
     done = []
     try:
         for i, (part, value) in enumerate(values):
@@ -194,16 +215,11 @@ def _assign_all(plan, values):
             values[i] = None  # The old value is kept instead: memory stays level.
     except Exception as e:  # pylint: disable=broad-except
         failed = _variables.variable_name(values[len(done)][0].variable)
-        not_restored = []
-        for part, old in reversed(done):
-            try:
-                part.variable.assign(old)
-            except Exception:  # pylint: disable=broad-except
-                not_restored.append(_variables.variable_name(part.variable))
+        not_restored = undo(done)
         if not_restored:
             state = (
                 f'{len(not_restored)} part(s) already assigned could not be restored: '
-                f'{sorted(set(not_restored))[:10]}; re-create the model before retrying.'
+                f'{not_restored[:10]}; re-create the model before retrying.'
             )
         else:
             state = (
@@ -212,8 +228,20 @@ def _assign_all(plan, values):
             )
         raise _errors.ApplyError(
             f'Assigning {failed!r} failed: {type(e).__name__}: {_errors.first_line(e)}. {state} '
-            f'Received: prefix={plan.source.prefix!r}'
+            f'Received: prefix={prefix!r}'
         ) from e
+    return done if keep_old else []
+
+
+def undo(done) -> list[str]:
+    """Assigns back the old values `assign_all` kept; returns the names it could not restore."""
+    not_restored = []
+    for part, old in reversed(done):
+        try:
+            part.variable.assign(old)
+        except Exception:  # pylint: disable=broad-except
+            not_restored.append(_variables.variable_name(part.variable))
+    return sorted(set(not_restored))
 
 
 # ---- graph ---------------------------------------------------------------

@@ -17,11 +17,16 @@ Three layouts come from `tf.distribute` and TF1 parameter servers:
     `replica_device_setter`. Its values are computed in Python by
     `tf.numpy_function`, which runs only in the process that built the graph:
     `local_numpy_function` keeps it off the parameter servers.
+
+In a TF1 cluster (Estimator, `MonitoredTrainingSession`) only the chief
+initializes the shared variables; `task_role` tells whether this task is it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
@@ -115,6 +120,36 @@ def assign_op(variable: Any, value: tf.Tensor) -> tf.Operation | None:
     return op if isinstance(op, tf.Operation) else tf.group(op, name='assign')
 
 
+def multi_worker_strategy(variables: Sequence[Any]) -> Any:
+    """The multi-worker strategy that mirrors `variables`, or None.
+
+    Args:
+      variables: Variables (`tf.Variable`s, Keras 3 variables).
+
+    Returns:
+      The strategy of the first mirrored variable, if its replicas span more
+      than one task; None for plain variables, one-machine strategies and
+      `ParameterServerStrategy` (whose variables have one copy).
+    """
+    for v in variables:
+        inner = getattr(v, 'value', None) if not isinstance(v, tf.Variable) else v
+        if is_distributed(inner):
+            strategy = getattr(inner, '_distribute_strategy', None)
+            return strategy if is_multi_worker(strategy) else None
+    return None
+
+
+def is_multi_worker(strategy: Any) -> bool:
+    """Whether `strategy` keeps mirrored copies on more than one task."""
+    if strategy is None:
+        return False
+    try:
+        local = len(strategy.extended.worker_devices)
+    except (AttributeError, NotImplementedError, RuntimeError, ValueError):
+        return False
+    return strategy.num_replicas_in_sync > local
+
+
 # ---- placement --------------------------------------------------------------
 
 
@@ -143,6 +178,95 @@ def local_numpy_function(
         value = tf.numpy_function(lambda _: fn(), [anchor], dtype, stateful=True, name=name)
     value.set_shape(shape)
     return value
+
+
+# ---- roles -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRole:
+    """Whether this task initializes shared variables, and how that was found.
+
+    Attributes:
+      is_chief: Whether this task's session initializes the variables (and so
+        runs a warm start's overridden initializers).
+      task: The task as `'type:index'` (e.g. `'worker:1'`), `''` outside a cluster.
+      found_by: Where `is_chief` came from: `'argument'`, `'TF_CONFIG'` or
+        `'default'` (no cluster).
+    """
+
+    is_chief: bool
+    task: str = ''
+    found_by: str = 'default'
+
+    def describe(self) -> str:
+        """E.g. `'worker:1 (from TF_CONFIG)'`."""
+        task = self.task or 'this task'
+        return f'{task} (is_chief={self.is_chief}, from {self.found_by})'
+
+
+def task_role(is_chief: bool | None = None, tf_config: str | None = None) -> TaskRole:
+    """This task's role: `is_chief` when given, else from TF_CONFIG.
+
+    TF_CONFIG is read as TensorFlow reads it: the `chief` (or legacy `master`)
+    task is the chief; without one, `worker` 0 is (as for
+    `MultiWorkerMirroredStrategy`); other workers and `ps` tasks are not; an
+    `evaluator` initializes its own variables, so it counts as a chief. With
+    no TF_CONFIG, or one without a cluster, this task is the chief.
+
+    Args:
+      is_chief: The caller's answer (e.g. `RunConfig.is_chief`), or None.
+      tf_config: The TF_CONFIG JSON; defaults to the environment's.
+
+    Returns:
+      A `TaskRole`.
+
+    Raises:
+      ValueError: TF_CONFIG is not a JSON object with a valid task.
+    """
+    if tf_config is None:
+        tf_config = os.environ.get('TF_CONFIG', '')
+    config = _parse_tf_config(tf_config)
+    task = config.get('task') or {}
+    cluster = config.get('cluster') or {}
+    kind, index = task.get('type'), task.get('index', 0)
+    name = f'{kind}:{index}' if kind else ''
+    if is_chief is not None:
+        return TaskRole(bool(is_chief), name, 'argument')
+    if not cluster or not kind:
+        return TaskRole(True, name, 'default')
+    if kind in ('chief', 'master', 'evaluator'):
+        chief = True
+    elif kind == 'worker':
+        chief = index == 0 and not ({'chief', 'master'} & set(cluster))
+    elif kind == 'ps':
+        chief = False
+    else:
+        chief = True  # An unknown task type: plan, and let the session tell.
+    return TaskRole(chief, name, 'TF_CONFIG')
+
+
+def _parse_tf_config(text: str) -> dict[str, Any]:
+    if not text.strip():
+        return {}
+    try:
+        config = json.loads(text)
+    except ValueError as e:
+        raise ValueError(
+            f'TF_CONFIG is not valid JSON ({e}). Expected e.g. {{"cluster": {{"worker": '
+            '["host:port"]}, "task": {"type": "worker", "index": 0}}. '
+            f'Received: TF_CONFIG={text[:200]!r}'
+        ) from None
+    task = config.get('task') if isinstance(config, dict) else None
+    if not isinstance(config, dict) or (
+        task is not None
+        and (not isinstance(task, dict) or not isinstance(task.get('index', 0), int))
+    ):
+        raise ValueError(
+            'TF_CONFIG must be a JSON object whose "task" holds a "type" and an integer '
+            f'"index". Received: TF_CONFIG={text[:200]!r}'
+        )
+    return config
 
 
 # ---- report details ---------------------------------------------------------

@@ -27,6 +27,7 @@ from absl import logging
 
 from warm_start_hooks import _api
 from warm_start_hooks import _apply
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _plan
 from warm_start_hooks import _provenance
@@ -65,6 +66,14 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
     checkpoint in `begin()`, the warm start is not planned at all (as
     Estimator does), so a resumed run does not need the source checkpoint.
 
+    In a cluster (Estimator `train_and_evaluate`, `MonitoredTrainingSession`
+    on several tasks) only the chief initializes the shared variables, so only
+    the chief plans and reads: on any other task `begin()` reads no checkpoint
+    or vocabulary and the report says why it skipped. `is_chief` says which
+    task this is; by default TF_CONFIG does (see below). Should a task taken
+    for a non-chief initialize the variables after all, `after_create_session`
+    raises instead of training on values that were not warm-started.
+
     With an Estimator, the hook also works in `evaluate(hooks=...)` and
     `predict(hooks=...)`: as with `warm_start_from`, those warm-start only when
     no checkpoint is restored (a model directory without checkpoints, and no
@@ -81,6 +90,11 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         planned and the report names that checkpoint. Defaults to `None`.
       log_report: Keyword-only. Log the report through absl logging.
         Defaults to `True`.
+      is_chief: Keyword-only. Whether this task's session initializes the
+        variables: pass what you pass to `MonitoredTrainingSession(is_chief=)`.
+        `None` reads TF_CONFIG: its `chief` task (or, without one, `worker` 0)
+        and an `evaluator` are chiefs, other tasks are not, and without
+        TF_CONFIG this task is the chief. Defaults to `None`.
 
     Raises:
       WarmStartError: The settings are invalid (listing every problem).
@@ -115,6 +129,7 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         *,
         model_dir: str | os.PathLike | None = None,
         log_report: bool = True,
+        is_chief: bool | None = None,
     ):
         problems = []
         self._settings = None
@@ -135,9 +150,14 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             problems.append(
                 f'log_report must be True or False. Received: log_report={log_report!r}'
             )
+        if is_chief is not None and not isinstance(is_chief, bool):
+            problems.append(
+                f'is_chief must be True, False or None. Received: is_chief={is_chief!r}'
+            )
         _errors.raise_if_problems(problems, 'WarmStartHook')
         self._model_dir = None if model_dir is None else os.fspath(model_dir)
         self._log_report = log_report
+        self._is_chief = is_chief
         self.report: _report.WarmStartReport | None = None
         self._reset()
 
@@ -152,6 +172,7 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         self._applied_check = None
         self._seconds = 0.0
         self._decided = False
+        self._not_chief = None
 
     def begin(self) -> None:
         """Plans the warm start and overrides the selected variables' initializers.
@@ -163,6 +184,15 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         self._reset()
         self.report = None
         start = time.perf_counter()
+        try:
+            role = _distribute.task_role(self._is_chief)
+        except ValueError as e:
+            raise _errors.WarmStartError([str(e)], 'WarmStartHook') from None
+        if not role.is_chief:
+            # The chief initializes the shared variables; nothing here would be used.
+            self._not_chief = role
+            self._applied_check = _add_marker(tf.compat.v1.global_variables()[:1])
+            return
         if self._model_dir is not None:
             self._own_checkpoint = tf.train.latest_checkpoint(self._model_dir)
             if self._own_checkpoint:
@@ -179,7 +209,14 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
                 'WarmStartHook',
             )
         _apply.apply(plan)
-        self._applied_check = _add_marker(plan)
+        self._applied_check = _add_marker(
+            [
+                part.variable
+                for entry in plan.entries
+                if entry.action != _plan.SKIP
+                for part in plan.targets[entry.name].parts
+            ]
+        )
         self._plan = plan
         self._seconds = time.perf_counter() - start
 
@@ -190,7 +227,9 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             return  # A recovered session; the first one decided.
         self._decided = True
         source = os.fspath(self._settings.ckpt_to_initialize_from)
-        if self._own_checkpoint:
+        if self._not_chief is not None:
+            self.report = _not_chief_report(self._not_chief, source, session, self._applied_check)
+        elif self._own_checkpoint:
             self.report = _report.WarmStartReport.skipped(
                 source, f'the model restored its own checkpoint {self._own_checkpoint}'
             )
@@ -212,21 +251,40 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             self.report.log()
 
 
-def _add_marker(plan: _plan.Plan) -> tf.Tensor | None:
-    """Ties an unsaved marker variable to the overridden initializers.
+def _not_chief_report(role, source, session, initialized) -> _report.WarmStartReport:
+    """The report of a task that left the warm start to the chief.
+
+    Raises:
+      WarmStartError: This task's session initialized the variables after all.
+    """
+    if initialized is not None and bool(session.run(initialized)):
+        raise _errors.WarmStartError(
+            [
+                f'this task, {role.describe()}, was taken for a non-chief and did not '
+                'warm-start, but its session initialized the variables: it is the chief, and its '
+                'model was not warm-started. Pass is_chief=True to WarmStartHook on the task that '
+                'initializes the variables (the one given MonitoredTrainingSession(is_chief=True)'
+                f'). Received: is_chief={role.is_chief}'
+            ],
+            'WarmStartHook',
+        )
+    return _report.WarmStartReport.skipped(
+        source,
+        f'this task, {role.describe()}, is not the chief: the chief initializes the shared '
+        "variables and warm-starts them, and this task's session uses them; this task read no "
+        'checkpoint or vocabulary',
+    )
+
+
+def _add_marker(variables: list[Any]) -> tf.Tensor | None:
+    """Ties an unsaved marker variable to the initializers of `variables`.
 
     Returns a tensor that is true in a session exactly when those
-    initializers ran, or None when no variable is changed.
+    initializers ran, or None when there are no variables.
     """
-    parts = [
-        part
-        for entry in plan.entries
-        if entry.action != _plan.SKIP
-        for part in plan.targets[entry.name].parts
-    ]
-    if not parts:
+    if not variables:
         return None
-    first = parts[0].variable
+    first = variables[0]
     # A container of its own: a parameter server outlives the chief's sessions, so
     # a marker shared by name would still be initialized from an earlier run. Not
     # colocated with `first`: a MirroredVariable has no handle outside a replica.
@@ -237,8 +295,7 @@ def _add_marker(plan: _plan.Plan) -> tf.Tensor | None:
             1.0, trainable=False, collections=[], name='warm_start_applied', use_resource=True
         )
         check = tf.compat.v1.is_variable_initialized(marker)
-    for part in parts:
-        variable = part.variable
+    for variable in variables:
         with first.graph.as_default():
             variable._initializer_op = tf.group(  # pylint: disable=protected-access
                 variable.initializer, marker.initializer
@@ -322,7 +379,12 @@ class WarmStartModelFn:
         if mode not in self.modes:
             return spec
         model_dir = getattr(config, 'model_dir', None)
-        hook = WarmStartHook(self.settings, model_dir=model_dir, log_report=self._log_report)
+        # Training shares the variables of a cluster, which its chief initializes;
+        # evaluation and prediction initialize their own, on every task.
+        is_chief = getattr(config, 'is_chief', None) if mode == TRAIN else True
+        hook = WarmStartHook(
+            self.settings, model_dir=model_dir, log_report=self._log_report, is_chief=is_chief
+        )
         self._last_hook = hook
         field = _SPEC_HOOKS[mode]
         return spec._replace(**{field: (*(getattr(spec, field) or ()), hook)})

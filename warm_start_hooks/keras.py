@@ -30,6 +30,7 @@ import tensorflow as tf
 from absl import logging
 
 from warm_start_hooks import _api
+from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
@@ -70,6 +71,16 @@ class _WarmStartCallback:
         optimizer, or a second `fit`);
       * a variable of the model was already warm-started, by this callback or
         by `warm_start_hooks.warm_start(..., variables=model)`.
+
+    Under `MultiWorkerMirroredStrategy` (Keras 2: `tf.keras` on TensorFlow
+    2.15, `tf_keras` later) every worker runs the callback: the chief reads
+    and computes, and every worker assigns the same values (see
+    `warm_start_hooks.warm_start`). The workers decide together: all skip
+    (e.g. all restored the same `BackupAndRestore` backup) or none does, and
+    if they disagree every worker raises. Keras 3's `fit` fails under this
+    strategy before any callback runs (a limit of Keras 3); a Keras 3 model
+    built under it is warm-started on every worker with
+    `warm_start_hooks.warm_start(settings, variables=model)`.
 
     Variables are named as Keras names them: `variable.path` in Keras 3
     (e.g. `'sequential/dense/kernel'`), the variable name without `:0` in
@@ -161,34 +172,44 @@ class _WarmStartCallback:
             return
         self._pending = False
         model = self.model
-        if not self.force:
-            reason = _resume_reason(model, epoch)
-            if reason:
-                self._skip(reason)
-                return
+        reason = None if self.force else _resume_reason(model, epoch)
+        # Across workers the decision to skip is taken together (see `_warm_start`).
+        if reason and _fit_strategy(model) is None:
+            self._skip(reason)
+            return
         if _is_built(model):
-            self._warm_start(model)
+            self._warm_start(model, reason)
         else:
-            self._install(model)
+            self._install(model, reason)
 
     def on_train_end(self, logs: Any = None) -> None:
         self._uninstall()
         self._pending = False
 
     # ---- work ----------------------------------------------------------
-    def _warm_start(self, model: Any) -> None:
+    def _warm_start(self, model: Any, reason: str | None = None) -> None:
         start = time.perf_counter()
-        if not self.force:
+        if not self.force and reason is None:
             done = _warm_started_variable(model)
             if done is not None:
                 name, source = done
-                self._skip(
+                reason = (
                     f'variable {name!r} of this model was already warm-started from '
                     f'{source!r} (by a WarmStartCallback or warm_start_hooks.warm_start); '
                     'its values were kept. Pass force=True to warm-start again.'
                 )
-                return
+        strategy = _api.multi_worker_strategy(model)
+        if reason and strategy is None:
+            self._skip(reason)
+            return
         variables = _with_optimizer(model) if self.settings.include_slots else model
+        if strategy is not None:
+            # MultiWorkerMirroredStrategy: every worker skips, or every worker assigns the
+            # values the chief read; a worker that disagrees makes every worker raise.
+            self.report = _api.warm_start_across_workers(
+                self.settings, variables, strategy, skip_reason=reason, start=start
+            )
+            return
         plan = _api.make_plan(self.settings, variables=variables)
         self.report = _api.execute(plan, start)
 
@@ -198,7 +219,7 @@ class _WarmStartCallback:
         )
         logging.info('%s', self.report.summary())
 
-    def _install(self, model: Any) -> None:
+    def _install(self, model: Any, reason: str | None) -> None:
         """Warm-starts at the first train step, once `fit`'s data has built the model."""
         original = getattr(model, 'train_function', None)
         if original is None:
@@ -216,7 +237,7 @@ class _WarmStartCallback:
             self._uninstall()
             if not _is_built(model):
                 self._build(model, iterator)
-            self._warm_start(model)
+            self._warm_start(model, reason)
             return original(iterator, *args, **kwargs)
 
         model.train_function = first_train_step
@@ -349,6 +370,12 @@ def _warm_started_variable(model: Any) -> tuple[str, str] | None:
         if source:
             return _variables.variable_name(v), source
     return None
+
+
+def _fit_strategy(model: Any) -> Any:
+    """The multi-worker strategy `fit` trains an unbuilt `model` under, or None."""
+    strategy = getattr(model, 'distribute_strategy', None)
+    return strategy if _distribute.is_multi_worker(strategy) else None
 
 
 def _is_built(model: Any) -> bool:
