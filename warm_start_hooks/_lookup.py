@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 from warm_start_hooks import _errors
@@ -135,7 +136,7 @@ def vocab_tokens(value: Any) -> Any:
         return _by_id(value if isinstance(value, Mapping) else mapping)
     if isinstance(value, Sequence) or hasattr(value, 'tolist'):
         items = value.tolist() if hasattr(value, 'tolist') else value
-        if isinstance(items, list) and all(isinstance(t, (str, bytes, int)) for t in items):
+        if isinstance(items, list) and all(isinstance(t, (str, bytes, Integral)) for t in items):
             return _texts(items)
     return value
 

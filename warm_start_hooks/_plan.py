@@ -21,6 +21,7 @@ from warm_start_hooks import _checkpoint
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _h5
+from warm_start_hooks import _keras_file
 from warm_start_hooks import _lookup
 from warm_start_hooks import _names
 from warm_start_hooks import _settings
@@ -442,7 +443,7 @@ def open_source(path: Any) -> _checkpoint.CheckpointSource:
     try:
         if _h5.is_h5_path(path):
             return _h5.H5Source(path)
-        return _checkpoint.CheckpointSource(path)
+        return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
     except (_errors.CheckpointNotFoundError, _errors.CorruptCheckpointError) as e:
         raise _errors.WarmStartError([str(e)]) from None
 
