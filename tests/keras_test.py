@@ -285,6 +285,61 @@ class _CallbackTestBase(parameterized.TestCase):
                 np.testing.assert_array_equal(v.numpy(), value)
         self.assertEqual(callback.report.names(), [_name(head.kernel)])
 
+    # ---- part of a model --------------------------------------------------
+    def _task_model(self, backbone):
+        K = self.K
+        inputs = K.Input((3,))
+        return K.Model(inputs, K.layers.Dense(2, name='task_head')(backbone(inputs)))
+
+    def _backbone(self, name='backbone'):
+        K = self.K
+        return K.Sequential(
+            [K.Input((3,)), K.layers.Dense(4, 'relu'), K.layers.Dense(3)], name=name
+        )
+
+    @parameterized.named_parameters(
+        (f'{form}_{how}', form, how)
+        for form in ('layer_name', 'callable')
+        for how in ('checkpoint', 'save_weights')
+    )
+    def test_target_warm_starts_a_sub_model_inside_a_task_model(self, form, how):
+        old = self._backbone('old_backbone')
+        _randomize(old, 4)
+        source = self._save(old, how)
+        backbone = self._backbone()
+        model = self._compile(self._task_model(backbone))
+        head = model.get_layer('task_head')
+        fresh_head = [v.numpy() for v in head.variables]
+        target = 'backbone' if form == 'layer_name' else (lambda m: m.get_layer('backbone'))
+        callback = self.Callback(source, target=target)
+        self._fit(model, [callback], y=np.zeros((8, 2), np.float32))
+
+        # The sub-model computes what the old model computed; the task head is untouched.
+        np.testing.assert_allclose(
+            backbone.predict(self.x, verbose=0), old.predict(self.x, verbose=0), rtol=1e-6
+        )
+        for v, value in zip(head.variables, fresh_head):
+            np.testing.assert_array_equal(v.numpy(), value)
+        # Named as in the whole model.
+        self.assertEqual(callback.report.names(), [_name(v) for v in backbone.trainable_variables])
+        self.assertEqual(callback.report.counts(), {'copy': 4})
+
+    def test_target_errors_name_the_fix(self):
+        source = self._save(self._old_model())
+        model = self._compile(self._task_model(self._backbone()))
+        with self.assertRaisesRegex(
+            warm_start_hooks.WarmStartError,
+            r"target 'backbon' names no layer.*Did you mean: backbone",
+        ):
+            self._fit(model, [self.Callback(source, target='backbon')], y=np.zeros((8, 2)))
+        other = self._backbone('other')
+        with self.assertRaisesRegex(
+            warm_start_hooks.WarmStartError, 'not a built layer or sub-model'
+        ):
+            self._fit(model, [self.Callback(source, target=lambda m: other)], y=np.zeros((8, 2)))
+        with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'Received: target=3'):
+            self.Callback(source, target=3)
+
     # ---- vocabularies --------------------------------------------------
     def _vocab_model(self, words, classes):
         K = self.K

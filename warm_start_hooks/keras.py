@@ -98,8 +98,16 @@ class _WarmStartCallback:
     A class head is remapped with `axis=1` on its kernel; its 1-D bias cannot
     be remapped (as in TensorFlow): keep it fresh with a `(regex, None)` rule.
 
+    Part of a model: `target=` aims the warm start at a layer or sub-model,
+    e.g. the backbone inside a KerasHub task model, whose weights a preset or
+    an older model stored. The source is matched against that sub-model
+    exactly as `warm_start(settings, variables=sub_model)` would (selection,
+    object paths, `.weights.h5` layout), and the report names its variables
+    as Keras does in the whole model (`variable.path` in Keras 3).
+
     Attributes:
       settings: The `WarmStartSettings` in use.
+      target: The `target` given.
       report: The `WarmStartReport` of the latest `fit`, or `None` before its
         first epoch. It is logged once (absl logging).
 
@@ -107,6 +115,11 @@ class _WarmStartCallback:
       settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
         dict of its fields, or a checkpoint path (warm-start every trainable
         variable).
+      target: Keyword-only. The part of the model to warm-start: a layer
+        name (`model.get_layer(name)`), or a callable taking the model and
+        returning a layer or sub-model (`lambda m: m.backbone`). It is resolved
+        when the warm start runs, on the built model. Defaults to `None` (the
+        whole model).
       force: Keyword-only. Warm-start even when the model holds trained or
         restored state (see above); that state is then overwritten.
         Defaults to `False`.
@@ -136,10 +149,17 @@ class _WarmStartCallback:
 
     _flavour = 'WarmStartCallback'
 
-    def __init__(self, settings: Any, *, force: bool = False, **overrides: Any):
+    def __init__(self, settings: Any, *, target: Any = None, force: bool = False, **overrides: Any):
         super().__init__()
         self.settings = _settings.coerce_settings(settings, **overrides)
-        _errors.raise_if_problems(self.settings.problems(), f'{self._flavour} settings')
+        problems = self.settings.problems()
+        if target is not None and not (isinstance(target, str) or callable(target)):
+            problems.append(
+                'target must be a layer name or a callable taking the model and returning a '
+                f'layer or sub-model, e.g. lambda m: m.backbone. Received: target={target!r}'
+            )
+        _errors.raise_if_problems(problems, f'{self._flavour} settings')
+        self.target = target
         self.force = bool(force)
         self.report: _report.WarmStartReport | None = None
         self._pending = False
@@ -188,7 +208,8 @@ class _WarmStartCallback:
                     'its values were kept. Pass force=True to warm-start again.'
                 )
                 return
-        variables = _with_optimizer(model) if self.settings.include_slots else model
+        part = _resolve_target(model, self.target, self._flavour)
+        variables = _with_optimizer(model, part) if self.settings.include_slots else part
         plan = _api.make_plan(self.settings, variables=variables)
         self.report = _api.execute(plan, start)
 
@@ -254,8 +275,60 @@ class _WarmStartCallback:
             ) from e
 
 
-def _with_optimizer(model: Any) -> Any:
-    """The model and its optimizer, with the optimizer's slots built, for `include_slots`."""
+def _resolve_target(model: Any, target: Any, flavour: str) -> Any:
+    """The layer or sub-model of `model` that `target` names (the model when None)."""
+    if target is None:
+        return model
+    if isinstance(target, str):
+        names = [layer.name for layer in _all_layers(model)]
+        for layer in _all_layers(model):
+            if layer.name == target:
+                return layer
+        raise _errors.WarmStartError(
+            [
+                f'{flavour}: target {target!r} names no layer of model {model.name!r}.'
+                f'{_errors.did_you_mean(target, names)} Expected the name of a layer or '
+                f'sub-model, e.g. {names[:3]}. Received: target={target!r}'
+            ],
+            'Keras warm start',
+        )
+    try:
+        part = target(model)
+    except Exception as e:  # pylint: disable=broad-except
+        raise _errors.WarmStartError(
+            [
+                f'{flavour}: target({type(model).__name__}) failed ({type(e).__name__}: '
+                f'{_errors.first_line(e)}). Expected a callable that returns a layer or '
+                f'sub-model of the model, e.g. lambda m: m.backbone. Received: target={target!r}'
+            ],
+            'Keras warm start',
+        ) from e
+    ids = {id(v) for v in model.variables}
+    own = list(getattr(part, 'variables', None) or [])
+    if not own or not all(id(v) in ids for v in own):
+        raise _errors.WarmStartError(
+            [
+                f'{flavour}: target returned {type(part).__name__}, which is not a built layer '
+                'or sub-model of the model being fitted (it has no variables, or variables the '
+                'model lacks). Expected a part of the model, e.g. lambda m: m.backbone. '
+                f'Received: target={target!r}'
+            ],
+            'Keras warm start',
+        )
+    return part
+
+
+def _all_layers(model: Any) -> list[Any]:
+    """Every layer below `model`, nested ones included, outermost first."""
+    flatten = getattr(model, '_flatten_layers', None)
+    if flatten is not None:
+        return list(flatten(include_self=False, recursive=True))
+    return list(getattr(model, 'layers', ()))
+
+
+def _with_optimizer(model: Any, part: Any = None) -> Any:
+    """The model (or its `part`) and its optimizer's slots, built, for `include_slots`."""
+    part = model if part is None else part
     optimizer = getattr(model, 'optimizer', None)
     if optimizer is None:
         raise _errors.WarmStartError(
@@ -272,9 +345,9 @@ def _with_optimizer(model: Any) -> Any:
     # Laid out as tf.train.Checkpoint(model=..., optimizer=...) saves it, so variables are
     # also found by object path; of the optimizer's variables only the slots are offered
     # (its step counter and learning rate stay as they are).
-    pool = _variables.object_pool(tf.train.Checkpoint(model=model, optimizer=optimizer))
-    model_ids = {id(v) for v in model.variables}
-    index = _slots.SlotIndex(_variables.variable_name(v) for v in model.variables)
+    pool = _variables.object_pool(tf.train.Checkpoint(model=part, optimizer=optimizer))
+    model_ids = {id(v) for v in part.variables}
+    index = _slots.SlotIndex(_variables.variable_name(v) for v in part.variables)
 
     def keep(target: _variables.Target) -> bool:
         in_model = any(id(p.variable) in model_ids for p in target.parts)
