@@ -195,16 +195,13 @@ def layout(model: Any) -> dict[int, list[str]]:
     of `tf_keras` or of TensorFlow 2.15's `keras`. Anything else, or a saving
     code that differs, gives an empty mapping (then only names match).
     """
-    package = type(model).__module__.split('.')[0]
-    if package not in ('keras', 'tf_keras'):
+    package = _keras_package(model)
+    if package is None:
         return {}
-    if package == 'keras' and importlib.import_module('keras').__version__.startswith('3.'):
+    if package == 'keras' and sys.modules['keras'].__version__.startswith('3.'):
         return _h5.keras_layout(model)
     try:
         saving_lib = importlib.import_module(f'{package}.src.saving.saving_lib')
-    except ImportError:
-        return {}
-    try:
         base_layer = importlib.import_module(f'{package}.src.engine.base_layer')
     except ImportError:
         return {}
@@ -218,6 +215,16 @@ def layout(model: Any) -> dict[int, list[str]]:
     except Exception:  # pylint: disable=broad-except
         return {}
     return recorder.found
+
+
+def _keras_package(model: Any) -> str | None:
+    """'keras' or 'tf_keras': the Keras whose `Layer` `model` is (subclasses from any package)."""
+    for package in ('keras', 'tf_keras'):
+        module = sys.modules.get(package)
+        layers = getattr(module, 'layers', None)
+        if layers is not None and isinstance(model, getattr(layers, 'Layer', ())):
+            return package
+    return None
 
 
 class _Recorder:
