@@ -345,7 +345,19 @@ def _with_optimizer(model: Any, part: Any = None) -> Any:
     # Laid out as tf.train.Checkpoint(model=..., optimizer=...) saves it, so variables are
     # also found by object path; of the optimizer's variables only the slots are offered
     # (its step counter and learning rate stay as they are).
-    pool = _variables.object_pool(tf.train.Checkpoint(model=part, optimizer=optimizer))
+    try:
+        layout = tf.train.Checkpoint(model=part, optimizer=optimizer)
+    except (TypeError, ValueError) as e:  # Keras 3 on JAX or PyTorch: not TensorFlow objects.
+        raise _errors.WarmStartError(
+            [
+                "include_slots=True finds optimizer slots through TensorFlow's object graph, "
+                f'which this model is not part of ({_errors.first_line(e)}). Expected a model on '
+                'the TensorFlow backend; warm-start without include_slots on other backends. '
+                f'Received: model={type(model).__name__}'
+            ],
+            'Keras warm start',
+        ) from None
+    pool = _variables.object_pool(layout)
     model_ids = {id(v) for v in part.variables}
     index = _slots.SlotIndex(_variables.variable_name(v) for v in part.variables)
 
