@@ -281,6 +281,71 @@ class Keras2LookupTest(_LookupTestBase):
 del _LookupTestBase
 
 
+def _has_estimator():
+    try:
+        return tf.estimator.DNNClassifier is not None
+    except (AttributeError, ImportError):
+        return False
+
+
+@absltest.skipUnless(
+    _has_estimator(), 'tf.estimator needs TensorFlow <= 2.15 and tensorflow-estimator'
+)
+class EstimatorLayoutTest(absltest.TestCase):
+    """A real DNNClassifier with 2 OOV buckets: the Keras model scores every word as it did."""
+
+    def test_keras_model_scores_known_and_unknown_words_like_the_estimator(self):
+        import keras as K  # Keras 2 (tf.keras) on this stack.
+
+        root = self.create_tempdir().full_path
+        old_vocab = testutil.write_lines(root, 'old.txt', OLD)
+        column = tf.feature_column.embedding_column(
+            tf.feature_column.categorical_column_with_vocabulary_file(
+                'tok', old_vocab, num_oov_buckets=2
+            ),
+            dimension=3,
+        )
+        model_dir = os.path.join(root, 'estimator')
+        estimator = tf.estimator.DNNClassifier(
+            hidden_units=[4], feature_columns=[column], n_classes=3, model_dir=model_dir
+        )
+        train = [['apple'], ['banana'], ['guava'], ['orange'], ['zzz'], ['qqq']]
+        estimator.train(
+            lambda: tf.data.Dataset.from_tensors(
+                ({'tok': tf.constant(train)}, tf.constant([0, 1, 2, 1, 0, 2]))
+            ).repeat(),
+            steps=5,
+        )
+        words = SHARED + ['zzz', 'qqq', 'www', 'xyz']  # Known to both, and unknown words.
+        est_logits = np.stack(
+            [
+                p['logits']
+                for p in estimator.predict(
+                    lambda: tf.data.Dataset.from_tensors({'tok': tf.constant([[w] for w in words])})
+                )
+            ]
+        )
+
+        lookup = K.layers.StringLookup(vocabulary=NEW, num_oov_indices=2)
+        inputs = K.Input((1,), dtype='int64')
+        vectors = K.layers.Embedding(lookup.vocabulary_size(), 3, name='emb')(inputs)
+        hidden = K.layers.Dense(4, 'relu', name='hiddenlayer_0')(K.layers.Flatten()(vectors))
+        model = K.Model(inputs, K.layers.Dense(3, name='logits')(hidden))
+        info = warm_start_hooks.VocabInfo.from_lookup(lookup, old_vocab, old_layout='estimator')
+        warm_start_hooks.warm_start(
+            model_dir,
+            var_name_to_vocab_info={'emb/embeddings': info},
+            var_name_to_prev_var_name={
+                'emb/embeddings': 'dnn/input_from_feature_columns/input_layer/tok_embedding/'
+                'embedding_weights'
+            },
+            rules=[(r'(hiddenlayer_0|logits)/(kernel|bias)', r'dnn/\1/\2')],
+            variables=model,
+        )
+        ids = lookup(tf.constant([[w] for w in words]))
+        np.testing.assert_allclose(model(ids).numpy(), est_logits, rtol=1e-5, atol=1e-6)
+
+
 class VocabTokensTest(parameterized.TestCase):
     """Vocabularies given as objects become token lists in row (id) order."""
 

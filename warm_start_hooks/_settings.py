@@ -101,80 +101,9 @@ class VocabInfo:
         for field in ('new_vocab', 'old_vocab'):
             object.__setattr__(self, field, _lookup.vocab_tokens(getattr(self, field)))
 
-    @classmethod
-    def from_lookup(
-        cls,
-        new_lookup: Any,
-        old_vocab: Any,
-        *,
-        old_layout: str = 'same',
-        axis: int = 0,
-        old_vocab_size: int = -1,
-        old_num_oov_buckets: int | None = None,
-        backup_initializer: Callable[..., Any] | None = None,
-        new_row_init: str | tuple[str, str] | None = None,
-        seed: int = 0,
-    ) -> VocabInfo:
-        """A `VocabInfo` for the rows of a Keras lookup layer.
-
-        `StringLookup`, `IntegerLookup` and `TextVectorization` (Keras 3 and
-        Keras 2) put a mask row (when they have a mask token) and their OOV
-        rows before the vocabulary. The result maps the mask row to the old
-        mask row, OOV row i to old OOV row i, and every token to its old row,
-        so the model scores known and unknown tokens as the old one did.
-
-        Args:
-          new_lookup: The new model's lookup layer, with its vocabulary.
-          old_vocab: The old model's lookup layer; or its vocabulary as a file
-            path, a token list or a tokenizer, laid out like `new_lookup` (same
-            mask and OOV settings; the special entries `get_vocabulary()`
-            lists first may be included or left out); or, with
-            `old_layout='estimator'`, the vocabulary file (or list) of an
-            Estimator `embedding_column`, whose OOV buckets follow the tokens.
-          old_layout: `'same'` or `'estimator'`. Defaults to `'same'`.
-          axis: 0 for rows (an `Embedding` after the lookup), 1 for columns
-            (a class head over a label lookup). Defaults to `0`.
-          old_vocab_size: How many old tokens were used, the special rows not
-            counted; -1 for all. Defaults to `-1`.
-          old_num_oov_buckets: With `old_layout='estimator'`: the old column's
-            `num_oov_buckets`. Defaults to `None` (as many as `new_lookup` has
-            OOV rows; an unknown token hashes to the same bucket in both).
-          backup_initializer: As in `VocabInfo`. Defaults to `None`.
-          new_row_init: As in `VocabInfo`. Defaults to `None`.
-          seed: As in `VocabInfo`. Defaults to `0`.
-
-        Returns:
-          A `VocabInfo` over token lists in row order, the special rows
-          written as reserved tokens, with `num_oov_buckets=0`.
-
-        Raises:
-          WarmStartError: The arguments are invalid (listing every problem).
-
-        Example:
-          ```python
-          lookup = keras.layers.StringLookup(vocabulary='new_vocab.txt')
-          info = warm_start_hooks.VocabInfo.from_lookup(lookup, 'old_vocab.txt')
-          settings = warm_start_hooks.WarmStartSettings(
-              '/models/old', var_name_to_vocab_info={'model/emb/embeddings': info})
-          ```
-        """
-        new_rows, old_rows = _lookup.lookup_vocabularies(
-            new_lookup,
-            old_vocab,
-            old_layout=old_layout,
-            old_vocab_size=old_vocab_size,
-            old_num_oov_buckets=old_num_oov_buckets,
-        )
-        return cls(
-            new_rows,
-            len(new_rows),
-            0,
-            old_rows,
-            backup_initializer=backup_initializer,
-            axis=axis,
-            new_row_init=new_row_init,
-            seed=seed,
-        )
+    # VocabInfo.from_lookup(new_lookup, old_vocab, *, old_layout='same', axis=0, ...): the
+    # rows of a Keras lookup layer, its mask and OOV rows included (see _lookup.from_lookup).
+    from_lookup = classmethod(_lookup.from_lookup)
 
     def problems(self, var_name: str) -> list[str]:
         """Returns what is wrong with these fields, one message per problem."""

@@ -34,6 +34,7 @@ from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
 from warm_start_hooks import _slots
+from warm_start_hooks import _target
 from warm_start_hooks import _variables
 
 # Public class name -> (module whose `callbacks.Callback` it subclasses, pip package).
@@ -208,7 +209,7 @@ class _WarmStartCallback:
                     'its values were kept. Pass force=True to warm-start again.'
                 )
                 return
-        part = _resolve_target(model, self.target, self._flavour)
+        part = _target.resolve(model, self.target, self._flavour)
         variables = _with_optimizer(model, part) if self.settings.include_slots else part
         plan = _api.make_plan(self.settings, variables=variables)
         self.report = _api.execute(plan, start)
@@ -273,57 +274,6 @@ class _WarmStartCallback:
                 ],
                 'Keras warm start',
             ) from e
-
-
-def _resolve_target(model: Any, target: Any, flavour: str) -> Any:
-    """The layer or sub-model of `model` that `target` names (the model when None)."""
-    if target is None:
-        return model
-    if isinstance(target, str):
-        names = [layer.name for layer in _all_layers(model)]
-        for layer in _all_layers(model):
-            if layer.name == target:
-                return layer
-        raise _errors.WarmStartError(
-            [
-                f'{flavour}: target {target!r} names no layer of model {model.name!r}.'
-                f'{_errors.did_you_mean(target, names)} Expected the name of a layer or '
-                f'sub-model, e.g. {names[:3]}. Received: target={target!r}'
-            ],
-            'Keras warm start',
-        )
-    try:
-        part = target(model)
-    except Exception as e:  # pylint: disable=broad-except
-        raise _errors.WarmStartError(
-            [
-                f'{flavour}: target({type(model).__name__}) failed ({type(e).__name__}: '
-                f'{_errors.first_line(e)}). Expected a callable that returns a layer or '
-                f'sub-model of the model, e.g. lambda m: m.backbone. Received: target={target!r}'
-            ],
-            'Keras warm start',
-        ) from e
-    ids = {id(v) for v in model.variables}
-    own = list(getattr(part, 'variables', None) or [])
-    if not own or not all(id(v) in ids for v in own):
-        raise _errors.WarmStartError(
-            [
-                f'{flavour}: target returned {type(part).__name__}, which is not a built layer '
-                'or sub-model of the model being fitted (it has no variables, or variables the '
-                'model lacks). Expected a part of the model, e.g. lambda m: m.backbone. '
-                f'Received: target={target!r}'
-            ],
-            'Keras warm start',
-        )
-    return part
-
-
-def _all_layers(model: Any) -> list[Any]:
-    """Every layer below `model`, nested ones included, outermost first."""
-    flatten = getattr(model, '_flatten_layers', None)
-    if flatten is not None:
-        return list(flatten(include_self=False, recursive=True))
-    return list(getattr(model, 'layers', ()))
 
 
 def _with_optimizer(model: Any, part: Any = None) -> Any:
