@@ -85,17 +85,17 @@ class _WarmStartCallback:
     variable name and then by object path, so a model of the same structure
     warm-starts even when its layer names differ; a TF1 name-based
     checkpoint (an Estimator `model_dir`, a `tf.compat.v1.train.Saver`),
-    mapped with `var_name_to_prev_var_name` or `rules`; a Keras 3
-    `.weights.h5` file, matched by the layout `save_weights` writes.
+    mapped with `var_name_to_prev_var_name` or `rules`; a Keras
+    `.weights.h5` file or `.keras` archive, matched by the layout Keras
+    writes; a legacy HDF5 file (`model.save('x.h5')`, `save_weights('x.h5')`),
+    matched by layer name; a KerasHub preset directory.
 
-    Vocabularies: `StringLookup` puts its mask token (if any) and its OOV
-    indices before the vocabulary, while `VocabInfo` expects the vocabulary's
-    rows first and its `num_oov_buckets` after. Pass the lookup layer's own
-    row order: `new_vocab=lookup.get_vocabulary()` (e.g. `['[UNK]', 'a',
-    'b']`), `new_vocab_size=lookup.vocabulary_size()`, `num_oov_buckets=0`,
-    and the old model's list the same way, so the OOV row carries over as a
-    token. For an Estimator embedding column, whose OOV buckets come after
-    the vocabulary, name the old OOV row `'[UNK]'` at the end of the old list.
+    Vocabularies: `StringLookup`, `IntegerLookup` and `TextVectorization` put
+    their mask and OOV rows before the vocabulary, an Estimator column its
+    OOV buckets after it. `VocabInfo.from_lookup(lookup, old_vocab)` (with
+    `old_layout='estimator'` for an Estimator vocabulary) maps those rows
+    too, so known and unknown tokens score as before; a tokenizer (KerasHub)
+    is a vocabulary as it is: `VocabInfo(tokenizer, n, 0, old_tokenizer)`.
     A class head is remapped with `axis=1` on its kernel; its 1-D bias cannot
     be remapped (as in TensorFlow): keep it fresh with a `(regex, None)` rule.
 
