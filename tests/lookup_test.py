@@ -390,6 +390,17 @@ class VocabTokensTest(parameterized.TestCase):
         with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'reserved for special rows'):
             warm_start_hooks.VocabInfo.from_lookup(lookup, ['a', _lookup.oov_token(0)])
 
+    def test_unreadable_old_vocabulary_file(self):
+        if not kerasutil.HAS_KERAS:
+            self.skipTest('needs a Keras lookup layer')
+        import keras
+
+        lookup = keras.layers.StringLookup(vocabulary=['a', 'b'])
+        missing = os.path.join(self.create_tempdir().full_path, 'missing.txt')
+        with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'cannot be read') as cm:
+            warm_start_hooks.VocabInfo.from_lookup(lookup, missing)
+        self.assertIn(f'Received: old_vocab={missing!r}', str(cm.exception))
+
     def test_new_lookup_must_be_a_lookup_layer(self):
         with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'Received: new_lookup=list'):
             warm_start_hooks.VocabInfo.from_lookup(['a'], ['a'])

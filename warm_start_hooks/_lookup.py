@@ -243,11 +243,9 @@ def _check_arguments(new_lookup, old_vocab, old_layout, old_num_oov_buckets) -> 
 
 def _token_list(vocab: Any, where: str) -> tuple[str, ...]:
     """Tokens of a path, a token list or a tokenizer."""
-    from warm_start_hooks import _vocab  # pylint: disable=g-import-not-at-top
-
     tokens = vocab_tokens(vocab)
     if isinstance(tokens, (str, os.PathLike)):
-        return _vocab.read_vocab(tokens).tokens
+        return _read_lines(os.fspath(tokens), where)
     if isinstance(tokens, Sequence) and all(isinstance(t, str) for t in tokens):
         return tuple(tokens)
     raise _errors.WarmStartError(
@@ -257,6 +255,28 @@ def _token_list(vocab: Any, where: str) -> tuple[str, ...]:
         ],
         where,
     )
+
+
+def _read_lines(path: str, where: str) -> tuple[str, ...]:
+    """The tokens of a vocabulary file, one a line, read as TensorFlow reads them."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+    try:
+        with tf.io.gfile.GFile(path, 'rb') as f:
+            text = f.read().decode('utf-8')
+    except (tf.errors.OpError, UnicodeDecodeError) as e:
+        raise _errors.WarmStartError(
+            [
+                f'the old vocabulary file cannot be read ({type(e).__name__}: '
+                f'{_errors.first_line(e)}). Expected a UTF-8 file with one token a line. '
+                f'Received: old_vocab={path!r}'
+            ],
+            where,
+        ) from None
+    lines = text.split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
+    return tuple(line[:-1] if line.endswith('\r') else line for line in lines)
 
 
 def _used(tokens: tuple[str, ...], size: int) -> tuple[str, ...]:
