@@ -31,6 +31,8 @@ from absl import logging
 from warm_start_hooks import _api
 from warm_start_hooks import _checkpoint
 from warm_start_hooks import _errors
+from warm_start_hooks import _h5
+from warm_start_hooks import _keras_file
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
 from warm_start_hooks import _vocab
@@ -166,7 +168,9 @@ def _dump(obj: Any) -> None:
 
 def _open(path: str) -> _checkpoint.CheckpointSource:
     try:
-        return _checkpoint.CheckpointSource(path)
+        if _h5.is_h5_path(path):
+            return _h5.H5Source(path)
+        return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
     except _errors.CheckpointNotFoundError as e:
         raise UsageError(str(e)) from None
 

@@ -79,11 +79,7 @@ class H5Source:
                 f'Received: ckpt_to_initialize_from={self.requested!r}'
             )
         try:
-            if '://' in self.prefix:
-                with tf.io.gfile.GFile(self.prefix, 'rb') as f:
-                    self._file = h5py.File(io.BytesIO(f.read()), 'r')
-            else:
-                self._file = h5py.File(self.prefix, 'r')
+            self._file = self._open_file(h5py)
             self.shapes: dict[str, tuple[int, ...]] = {}
             self.dtypes: dict[str, tf.DType] = {}
             self._aliases: dict[str, str] = {}
@@ -98,6 +94,13 @@ class H5Source:
         self.root_children: list[str] = []
         self.slot_keys: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+
+    def _open_file(self, h5py: Any) -> Any:
+        """The opened HDF5 file (a subclass may read it from elsewhere, e.g. an archive)."""
+        if '://' in self.prefix:
+            with tf.io.gfile.GFile(self.prefix, 'rb') as f:
+                return h5py.File(io.BytesIO(f.read()), 'r')
+        return h5py.File(self.prefix, 'r')
 
     def _index(self, name: str, obj: Any) -> None:
         if not hasattr(obj, 'shape') or not hasattr(obj, 'dtype'):

@@ -21,6 +21,8 @@ from warm_start_hooks import _checkpoint
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _h5
+from warm_start_hooks import _keras_file
+from warm_start_hooks import _lookup
 from warm_start_hooks import _names
 from warm_start_hooks import _settings
 from warm_start_hooks import _slots
@@ -288,6 +290,12 @@ def build_plan(
                 v.crlf for v in (vocab_cache.get(_vkey(info.new_vocab)), old_vocab) if v is not None
             ):
                 notes.append(f'{target.name}: a vocabulary has CRLF line ends (stripped).')
+            if slot is None:  # A slot shares its variable's VocabInfo: one note.
+                new_tokens = vocab_cache[_vkey(info.new_vocab)].tokens
+                note = _lookup.layout_note(
+                    target.name, new_tokens, old_vocab.tokens, info.num_oov_buckets, pool.root
+                )
+                notes.extend([note] if note else [])
             entries.append(
                 _entry(target, REMAP, key, src_shape, src_dtype, cast, renamed_by, vocab=stats)
             )
@@ -435,7 +443,7 @@ def open_source(path: Any) -> _checkpoint.CheckpointSource:
     try:
         if _h5.is_h5_path(path):
             return _h5.H5Source(path)
-        return _checkpoint.CheckpointSource(path)
+        return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
     except (_errors.CheckpointNotFoundError, _errors.CorruptCheckpointError) as e:
         raise _errors.WarmStartError([str(e)]) from None
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from warm_start_hooks import _errors
+from warm_start_hooks import _lookup
 
 # Selection collections.
 TRAINABLE = 'trainable'
@@ -55,6 +56,11 @@ class VocabInfo:
     The positional fields and their defaults are those of
     `tf.compat.v1.train.VocabInfo`. A vocabulary is a file path (any
     `tf.io.gfile` path, one token a line) or an in-memory sequence of tokens.
+    A tokenizer (KerasHub's, or anything with `get_vocabulary()`) or what its
+    `get_vocabulary()` returns is taken as its tokens in id order; a Keras
+    lookup layer as its `get_vocabulary()`, special entries first. For a
+    lookup layer's rows, `VocabInfo.from_lookup` maps the mask and OOV rows
+    as well.
 
     Attributes:
       new_vocab: The new vocabulary: a path, or a sequence of tokens.
@@ -88,6 +94,16 @@ class VocabInfo:
     _: dataclasses.KW_ONLY
     new_row_init: str | tuple[str, str] | None = None
     seed: int = 0
+
+    def __post_init__(self):
+        # Tokenizers, lookup layers and token -> id views become token tuples here,
+        # so everything downstream sees a path or a sequence of strings.
+        for field in ('new_vocab', 'old_vocab'):
+            object.__setattr__(self, field, _lookup.vocab_tokens(getattr(self, field)))
+
+    # VocabInfo.from_lookup(new_lookup, old_vocab, *, old_layout='same', axis=0, ...): the
+    # rows of a Keras lookup layer, its mask and OOV rows included (see _lookup.from_lookup).
+    from_lookup = classmethod(_lookup.from_lookup)
 
     def problems(self, var_name: str) -> list[str]:
         """Returns what is wrong with these fields, one message per problem."""

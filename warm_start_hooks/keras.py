@@ -35,6 +35,7 @@ from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
 from warm_start_hooks import _slots
+from warm_start_hooks import _target
 from warm_start_hooks import _variables
 
 # Public class name -> (module whose `callbacks.Callback` it subclasses, pip package).
@@ -95,22 +96,30 @@ class _WarmStartCallback:
     variable name and then by object path, so a model of the same structure
     warm-starts even when its layer names differ; a TF1 name-based
     checkpoint (an Estimator `model_dir`, a `tf.compat.v1.train.Saver`),
-    mapped with `var_name_to_prev_var_name` or `rules`; a Keras 3
-    `.weights.h5` file, matched by the layout `save_weights` writes.
+    mapped with `var_name_to_prev_var_name` or `rules`; a Keras
+    `.weights.h5` file or `.keras` archive, matched by the layout Keras
+    writes; a legacy HDF5 file (`model.save('x.h5')`, `save_weights('x.h5')`),
+    matched by layer name; a KerasHub preset directory.
 
-    Vocabularies: `StringLookup` puts its mask token (if any) and its OOV
-    indices before the vocabulary, while `VocabInfo` expects the vocabulary's
-    rows first and its `num_oov_buckets` after. Pass the lookup layer's own
-    row order: `new_vocab=lookup.get_vocabulary()` (e.g. `['[UNK]', 'a',
-    'b']`), `new_vocab_size=lookup.vocabulary_size()`, `num_oov_buckets=0`,
-    and the old model's list the same way, so the OOV row carries over as a
-    token. For an Estimator embedding column, whose OOV buckets come after
-    the vocabulary, name the old OOV row `'[UNK]'` at the end of the old list.
+    Vocabularies: `StringLookup`, `IntegerLookup` and `TextVectorization` put
+    their mask and OOV rows before the vocabulary, an Estimator column its
+    OOV buckets after it. `VocabInfo.from_lookup(lookup, old_vocab)` (with
+    `old_layout='estimator'` for an Estimator vocabulary) maps those rows
+    too, so known and unknown tokens score as before; a tokenizer (KerasHub)
+    is a vocabulary as it is: `VocabInfo(tokenizer, n, 0, old_tokenizer)`.
     A class head is remapped with `axis=1` on its kernel; its 1-D bias cannot
     be remapped (as in TensorFlow): keep it fresh with a `(regex, None)` rule.
 
+    Part of a model: `target=` aims the warm start at a layer or sub-model,
+    e.g. the backbone inside a KerasHub task model, whose weights a preset or
+    an older model stored. The source is matched against that sub-model
+    exactly as `warm_start(settings, variables=sub_model)` would (selection,
+    object paths, `.weights.h5` layout), and the report names its variables
+    as Keras does in the whole model (`variable.path` in Keras 3).
+
     Attributes:
       settings: The `WarmStartSettings` in use.
+      target: The `target` given.
       report: The `WarmStartReport` of the latest `fit`, or `None` before its
         first epoch. It is logged once (absl logging).
 
@@ -118,6 +127,11 @@ class _WarmStartCallback:
       settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
         dict of its fields, or a checkpoint path (warm-start every trainable
         variable).
+      target: Keyword-only. The part of the model to warm-start: a layer
+        name (`model.get_layer(name)`), or a callable taking the model and
+        returning a layer or sub-model (`lambda m: m.backbone`). It is resolved
+        when the warm start runs, on the built model. Defaults to `None` (the
+        whole model).
       force: Keyword-only. Warm-start even when the model holds trained or
         restored state (see above); that state is then overwritten.
         Defaults to `False`.
@@ -147,10 +161,17 @@ class _WarmStartCallback:
 
     _flavour = 'WarmStartCallback'
 
-    def __init__(self, settings: Any, *, force: bool = False, **overrides: Any):
+    def __init__(self, settings: Any, *, target: Any = None, force: bool = False, **overrides: Any):
         super().__init__()
         self.settings = _settings.coerce_settings(settings, **overrides)
-        _errors.raise_if_problems(self.settings.problems(), f'{self._flavour} settings')
+        problems = self.settings.problems()
+        if target is not None and not (isinstance(target, str) or callable(target)):
+            problems.append(
+                'target must be a layer name or a callable taking the model and returning a '
+                f'layer or sub-model, e.g. lambda m: m.backbone. Received: target={target!r}'
+            )
+        _errors.raise_if_problems(problems, f'{self._flavour} settings')
+        self.target = target
         self.force = bool(force)
         self.report: _report.WarmStartReport | None = None
         self._pending = False
@@ -202,7 +223,8 @@ class _WarmStartCallback:
         if reason and strategy is None:
             self._skip(reason)
             return
-        variables = _with_optimizer(model) if self.settings.include_slots else model
+        part = _target.resolve(model, self.target, self._flavour)
+        variables = _with_optimizer(model, part) if self.settings.include_slots else part
         if strategy is not None:
             # MultiWorkerMirroredStrategy: every worker skips, or every worker assigns the
             # values the chief read; a worker that disagrees makes every worker raise.
@@ -275,8 +297,9 @@ class _WarmStartCallback:
             ) from e
 
 
-def _with_optimizer(model: Any) -> Any:
-    """The model and its optimizer, with the optimizer's slots built, for `include_slots`."""
+def _with_optimizer(model: Any, part: Any = None) -> Any:
+    """The model (or its `part`) and its optimizer's slots, built, for `include_slots`."""
+    part = model if part is None else part
     optimizer = getattr(model, 'optimizer', None)
     if optimizer is None:
         raise _errors.WarmStartError(
@@ -293,9 +316,21 @@ def _with_optimizer(model: Any) -> Any:
     # Laid out as tf.train.Checkpoint(model=..., optimizer=...) saves it, so variables are
     # also found by object path; of the optimizer's variables only the slots are offered
     # (its step counter and learning rate stay as they are).
-    pool = _variables.object_pool(tf.train.Checkpoint(model=model, optimizer=optimizer))
-    model_ids = {id(v) for v in model.variables}
-    index = _slots.SlotIndex(_variables.variable_name(v) for v in model.variables)
+    try:
+        layout = tf.train.Checkpoint(model=part, optimizer=optimizer)
+    except (TypeError, ValueError) as e:  # Keras 3 on JAX or PyTorch: not TensorFlow objects.
+        raise _errors.WarmStartError(
+            [
+                "include_slots=True finds optimizer slots through TensorFlow's object graph, "
+                f'which this model is not part of ({_errors.first_line(e)}). Expected a model on '
+                'the TensorFlow backend; warm-start without include_slots on other backends. '
+                f'Received: model={type(model).__name__}'
+            ],
+            'Keras warm start',
+        ) from None
+    pool = _variables.object_pool(layout)
+    model_ids = {id(v) for v in part.variables}
+    index = _slots.SlotIndex(_variables.variable_name(v) for v in part.variables)
 
     def keep(target: _variables.Target) -> bool:
         in_model = any(id(p.variable) in model_ids for p in target.parts)
