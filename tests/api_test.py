@@ -69,6 +69,11 @@ def _parts(v):
     return [v]
 
 
+def _flat(variables):
+    """Variables and lists of partitions as one list of variables."""
+    return [p for v in variables for p in _parts(v)]
+
+
 def _var(name, shape, initializer=None, partitioner=None, dtype=tf.float32, **kwargs):
     return v1.get_variable(
         name,
@@ -1242,15 +1247,31 @@ class InitFromCheckpointTest(_DiffTestCase):
         )
 
     def test_tf40_restore_runs_on_same_device(self):
+        # TensorFlow reads the tensor on the CPU of the variable's host; so do we.
+        def restore_op(variable):
+            ops = [variable.initializer]
+            while ops:
+                op = ops.pop()
+                if op.type == 'RestoreV2':
+                    return op
+                ops += [t.op for t in op.inputs]
+            return None
+
+        placed = {}
         for init in (v1.train.init_from_checkpoint, wsh.init_from_checkpoint):
-            with tf.Graph().as_default() as graph:
+            with tf.Graph().as_default():
                 with tf.device('/job:ps'):
                     var4 = _var('useful_scope/var4', [9, 9])
-                init(self.ckpt, {'useful_scope/': 'useful_scope/'})
-                restores = [op for op in graph.get_operations() if op.type == 'RestoreV2']
-                self.assertLen(restores, 1)
-                self.assertIn('CPU:0', restores[0].device)
-                self.assertEqual(var4.device, '/job:ps')
+                with tf.device('/job:ps/task:1'):
+                    var1 = _var('var1', [1, 10])
+                init(self.ckpt, {'useful_scope/': 'useful_scope/', 'var1': var1})
+                placed[init] = {v.op.name: (restore_op(v).device, v.device) for v in (var4, var1)}
+                self.assertEqual(restore_op(var4).name, 'checkpoint_initializer')
+        self.assertEqual(placed[wsh.init_from_checkpoint], placed[v1.train.init_from_checkpoint])
+        self.assertEqual(
+            placed[wsh.init_from_checkpoint]['useful_scope/var4'],
+            ('/job:ps/device:CPU:0', '/job:ps'),
+        )
 
     def test_tf41_init_from_root_checkpoint(self):
         def build():
@@ -1373,25 +1394,48 @@ class InitFromCheckpointTest(_DiffTestCase):
             our_regex,
         )
 
-    def test_tf45_no_additional_read_ops_for_resource_variables(self):
-        for init in (v1.train.init_from_checkpoint, wsh.init_from_checkpoint):
+    @parameterized.named_parameters(
+        ('init_from_checkpoint', v1.train.init_from_checkpoint, wsh.init_from_checkpoint),
+        (
+            'warm_start',
+            lambda ckpt, m: v1.train.warm_start(ckpt, _flat(m.values())),
+            lambda ckpt, m: wsh.warm_start(ckpt, _flat(m.values())),
+        ),
+    )
+    def test_tf45_no_additional_read_ops_for_resource_variables(self, theirs, ours):
+        # TensorFlow's own check: under the caller's name scope, only checkpoint_initializer*
+        # ops, assigns and identities (plain copies; TF's warm_start copies the same way).
+        def extra_ops(init):
             with tf.Graph().as_default() as graph:
-                my1 = tf.Variable(tf.zeros([1, 10]), name='my1')
+                my1 = tf.Variable(tf.zeros([1, 10]), name='var1')
+                parts = _var('var3', [100, 100], partitioner=_min2)
                 with tf.name_scope('init_from_checkpoint'):
-                    init(self.ckpt, {'var1': my1})
-                added = [
-                    op
-                    for op in graph.get_operations()
-                    if op.name.startswith('init_from_checkpoint/')
-                ]
-                self.assertNotEmpty(added)
-                self.assertContainsSubset(
-                    {op.type for op in added},
-                    {'Const', 'RestoreV2', 'AssignVariableOp', 'Identity'},
-                )
+                    init(self.ckpt, {'var1': my1, 'var3': _parts(parts)})
                 with v1.Session() as sess:
                     sess.run(v1.global_variables_initializer())
                     np.testing.assert_array_equal(sess.run(my1), self.values['var1'])
+                    np.testing.assert_array_equal(
+                        np.concatenate(sess.run(_parts(parts))), self.values['var3']
+                    )
+                restores = [op.name for op in graph.get_operations() if op.type == 'RestoreV2']
+                return restores, [
+                    op.name
+                    for op in graph.get_operations()
+                    if op.name.startswith('init_from_checkpoint/')
+                    and not op.name.startswith('init_from_checkpoint/checkpoint_initializer')
+                    and op.type not in ('AssignVariableOp', 'Identity')
+                ]
+
+        tf_restores, tf_extra = extra_ops(theirs)
+        our_restores, our_extra = extra_ops(ours)
+        self.assertEqual(tf_extra, [])
+        self.assertEqual(our_extra, [])
+        # One RestoreV2 per variable part for TensorFlow; ours are batched per device, and
+        # named the same way.
+        pattern = r'init_from_checkpoint/checkpoint_initializer(_\d+)?'
+        for name in tf_restores + our_restores:
+            self.assertRegex(name, pattern)
+        self.assertNotEmpty(our_restores)
 
 
 class PlanTest(_DiffTestCase):
