@@ -1639,5 +1639,106 @@ class NewRowInitTest(parameterized.TestCase):
         self.assertFalse(np.allclose(other[[1, 3, 5]], got[[1, 3, 5]]))
 
 
+class MissingCheckpointTest(_DiffTestCase):
+    """A missing checkpoint is a `WarmStartError` and TensorFlow's `NotFoundError`.
+
+    Code that catches `tf.errors.NotFoundError` to train from scratch keeps
+    working: TensorFlow raises it for a missing prefix or directory.
+    """
+
+    def setUp(self):
+        super().setUp()
+        root = self.create_tempdir().full_path
+        self.ckpt = save_checkpoint(os.path.join(root, 'model'), {'w': [[1.0, 2.0]]})
+        empty = os.path.join(root, 'empty')
+        os.makedirs(empty)
+        gone = os.path.join(root, 'gone')
+        save_checkpoint(gone, {'w': [[1.0, 2.0]]})
+        for name in os.listdir(gone):
+            if name != 'checkpoint':
+                os.remove(os.path.join(gone, name))
+        self.paths = {
+            'no_prefix': os.path.join(self.ckpt, 'model-7'),
+            'no_directory': os.path.join(root, 'nothing', 'here'),
+            'empty_directory': empty,
+            'deleted_files': gone,
+        }
+
+    _CALLS = {
+        'warm_start': (v1.train.warm_start, wsh.warm_start),
+        'init_from_checkpoint': (
+            lambda path: v1.train.init_from_checkpoint(path, {'w': 'w'}),
+            lambda path: wsh.init_from_checkpoint(path, {'w': 'w'}),
+        ),
+        'plan': (None, wsh.plan),
+    }
+
+    @parameterized.product(
+        path=['no_prefix', 'no_directory', 'empty_directory', 'deleted_files'],
+        call=['warm_start', 'init_from_checkpoint', 'plan'],
+    )
+    def test_caught_as_not_found_and_as_warm_start_error(self, path, call):
+        path = self.paths[path]
+        theirs, ours = self._CALLS[call]
+        tf_raises_not_found = False
+        if theirs is not None:
+            with tf.Graph().as_default():
+                _var('w', [1, 2])
+                try:
+                    theirs(path)
+                except tf.errors.NotFoundError:
+                    tf_raises_not_found = True
+                except (ValueError, TypeError):
+                    pass  # TensorFlow raises these for a directory without checkpoints.
+        with tf.Graph().as_default():
+            w = _var('w', [1, 2])
+            initializer = w.initializer
+            with self.assertRaises(tf.errors.NotFoundError) as not_found:
+                ours(path)
+            with self.assertRaises(wsh.WarmStartError) as warm_start_error:
+                ours(path)
+            self.assertIs(w.initializer, initializer)
+        for e in (not_found.exception, warm_start_error.exception):
+            self.assertIsInstance(e, wsh.CheckpointNotFoundError)
+            self.assertIsInstance(e, ValueError)
+            self.assertEqual(e.error_code, tf.errors.NOT_FOUND)
+            self.assertIn(f'Received: ckpt_to_initialize_from={path!r}', e.problems[-1])
+        if call != 'plan' and path in (self.paths['no_prefix'], self.paths['no_directory']):
+            self.assertTrue(tf_raises_not_found, 'TensorFlow raises NotFoundError here too')
+
+    def test_fall_back_to_training_from_scratch(self):
+        # The pattern of user code that relies on TensorFlow's error.
+        for warm_start in (v1.train.warm_start, wsh.warm_start):
+            with tf.Graph().as_default():
+                w = _var('w', [1, 2], v1.ones_initializer())
+                try:
+                    warm_start(self.paths['no_directory'])
+                except tf.errors.NotFoundError:
+                    pass
+                with v1.Session() as sess:
+                    sess.run(v1.global_variables_initializer())
+                    np.testing.assert_array_equal(sess.run(w), [[1.0, 1.0]])
+
+    def test_eager(self):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        with self.assertRaises(tf.errors.NotFoundError):
+            wsh.warm_start(self.paths['no_prefix'], variables=[w])
+        with self.assertRaises(tf.errors.NotFoundError):
+            wsh.init_from_checkpoint(self.paths['no_prefix'], {'w': w})
+        np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0]])
+
+    def test_listed_with_settings_problems(self):
+        with tf.Graph().as_default():
+            _var('w', [1, 2])
+            with self.assertRaises(tf.errors.NotFoundError) as cm:
+                wsh.warm_start(
+                    self.paths['no_prefix'],
+                    var_name_to_vocab_info={'w': wsh.VocabInfo('new', -1, 0, 'old')},
+                )
+        self.assertLen(cm.exception.problems, 2)
+        self.assertIn('new_vocab_size must be >= 0', cm.exception.problems[0])
+        self.assertIn('No checkpoint found', cm.exception.problems[1])
+
+
 if __name__ == '__main__':
     absltest.main()

@@ -168,7 +168,7 @@ def _open(path: str) -> _checkpoint.CheckpointSource:
     try:
         return _checkpoint.CheckpointSource(path)
     except _errors.CheckpointNotFoundError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(' '.join(e.problems)) from None
 
 
 def _nbytes(shape: Sequence[int], dtype: tf.DType) -> int | None:

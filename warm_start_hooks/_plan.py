@@ -154,7 +154,7 @@ def build_plan(
         try:
             source = open_source(ckpt)
         except _errors.WarmStartError as e:
-            raise _errors.WarmStartError(problems + e.problems) from None
+            raise e.with_earlier(problems) from None
     if settings.rules and rules is None:
         # Without the rules, every name lookup would be wrong.
         _errors.raise_if_problems(problems)
@@ -436,7 +436,9 @@ def open_source(path: Any) -> _checkpoint.CheckpointSource:
         if _h5.is_h5_path(path):
             return _h5.H5Source(path)
         return _checkpoint.CheckpointSource(path)
-    except (_errors.CheckpointNotFoundError, _errors.CorruptCheckpointError) as e:
+    except _errors.CheckpointNotFoundError:
+        raise  # A WarmStartError that is also TensorFlow's NotFoundError.
+    except _errors.CorruptCheckpointError as e:
         raise _errors.WarmStartError([str(e)]) from None
 
 
