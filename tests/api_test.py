@@ -1740,5 +1740,149 @@ class MissingCheckpointTest(_DiffTestCase):
         self.assertIn('No checkpoint found', cm.exception.problems[1])
 
 
+class BytesPathTest(_DiffTestCase):
+    """`bytes` paths, as `Estimator.export_saved_model()` returns, work like `str` ones."""
+
+    def setUp(self):
+        super().setUp()
+        d = self.create_tempdir().full_path
+        self.old = write_vocab(d, 'old', OLD_FRUITS)
+        self.new = write_vocab(d, 'new', NEW_FRUITS)
+        self.dir = save_checkpoint(d, {'emb': FRUITS, 'w': [[1.0, 2.0]]})
+        self.prefix = os.path.join(d, 'model-0')
+
+    @staticmethod
+    def _build():
+        return {'emb': _var('emb', [5, 1], None, _min2), 'w': _var('w', [1, 2])}
+
+    def test_warm_start_with_bytes_prefix_and_vocabularies(self):
+        def info(cls):
+            return {'emb': cls(self.new.encode(), 5, 0, self.old.encode())}
+
+        self.assertSameAsTf(
+            self._build,
+            lambda vs: v1.train.warm_start(
+                self.prefix.encode(), var_name_to_vocab_info=info(v1.train.VocabInfo)
+            ),
+            lambda vs: wsh.warm_start(
+                self.prefix.encode(), var_name_to_vocab_info=info(wsh.VocabInfo)
+            ),
+            {'emb': [[2.0], [1.5], [1.0], [0.5], [0.0]], 'w': [[1.0, 2.0]]},
+        )
+
+    def test_init_from_checkpoint_with_bytes_prefix(self):
+        self.assertSameAsTf(
+            self._build,
+            lambda vs: v1.train.init_from_checkpoint(self.prefix.encode(), {'w': 'w'}),
+            lambda vs: wsh.init_from_checkpoint(self.prefix.encode(), {'w': 'w'}),
+            {'w': [[1.0, 2.0]]},
+        )
+
+    def test_bytes_directory(self):
+        # TensorFlow refuses a bytes directory (it joins it with a str); its result for the
+        # same directory as str is the oracle.
+        self.assertSameAsTf(
+            self._build,
+            lambda vs: v1.train.warm_start(self.dir, 'w'),
+            lambda vs: wsh.warm_start(self.dir.encode(), 'w'),
+            {'w': [[1.0, 2.0]]},
+        )
+
+    def test_settings_and_eager(self):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        report = wsh.warm_start(wsh.WarmStartSettings(self.dir.encode(), 'w'), variables=[w])
+        np.testing.assert_array_equal(w.numpy(), [[1.0, 2.0]])
+        self.assertEqual(report.source, self.prefix)
+
+
+class SettingsErrorsTest(parameterized.TestCase):
+    """Settings of the wrong form raise one WarmStartError listing each, nothing changed."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = save_checkpoint(self.create_tempdir().full_path, {'w': [[1.0, 2.0]]})
+
+    _CASES = (
+        (
+            'prev_names_as_list',
+            dict(var_name_to_prev_var_name=[('w', 'w')]),
+            r'var_name_to_prev_var_name must be a dict .* Received: var_name_to_prev_var_name='
+            r"\[\('w', 'w'\)\]",
+        ),
+        (
+            'prev_name_not_a_string',
+            dict(var_name_to_prev_var_name={'w': 3}),
+            r"values must be the non-empty name of a tensor .* Received: 'w': 3",
+        ),
+        (
+            'vocab_infos_as_list',
+            dict(var_name_to_vocab_info=[('w', 1)]),
+            r'var_name_to_vocab_info must be a dict .* Received: var_name_to_vocab_info=\[',
+        ),
+        (
+            'shape_policy_bad_regex',
+            dict(shape_policy={'w(': 'skip'}),
+            r"shape_policy has an invalid regex .* Received: 'w\('\. Fix the pattern",
+        ),
+        (
+            'ignore_keys_bad_regex',
+            dict(strict=True, ignore_checkpoint_keys=['(']),
+            r"ignore_checkpoint_keys has an invalid regex .* Received: '\('\. Fix the pattern",
+        ),
+        (
+            'rules_a_string',
+            dict(rules='abc'),
+            r"a single string is not split into characters\. Received: rules='abc'",
+        ),
+        ('unknown_option', dict(stict=True), r"unknown settings field\(s\) \['stict'\]"),
+    )
+
+    @parameterized.named_parameters(*_CASES)
+    def test_graph(self, options, pattern):
+        with tf.Graph().as_default():
+            w = _var('w', [1, 2])
+            initializer = w.initializer
+            with self.assertRaisesRegex(wsh.WarmStartError, pattern) as cm:
+                wsh.warm_start(self.dir, **options)
+            self.assertLen(cm.exception.problems, 1)
+            self.assertIs(w.initializer, initializer)
+
+    @parameterized.named_parameters(*_CASES)
+    def test_eager(self, options, pattern):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        with self.assertRaisesRegex(wsh.WarmStartError, pattern):
+            wsh.warm_start(self.dir, variables=[w], **options)
+        np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0]])
+
+    def test_vocab_info_keyed_by_ref_with_a_wrong_value(self):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        with self.assertRaisesRegex(
+            wsh.WarmStartError, r"values must be VocabInfo .* Received: 'w:0': 'vocab.txt'"
+        ):
+            wsh.warm_start(self.dir, var_name_to_vocab_info={w.ref(): 'vocab.txt'}, variables=[w])
+
+    @parameterized.named_parameters(
+        ('not_a_map', 3, 'assignment_map must be a dict of checkpoint name'),
+        ('list_of_names', ['w'], r"Received: assignment_map=\['w'\]"),
+        ('mixed_keys', {'w': 'w', 3: 'w'}, 'assignment_map keys must be checkpoint names'),
+        ('options', {'w': 'w'}, r"unknown settings field\(s\) \['bogus'\]"),
+    )
+    def test_init_from_checkpoint(self, assignment_map, pattern):
+        with tf.Graph().as_default():
+            w = _var('w', [1, 2])
+            initializer = w.initializer
+            options = {'bogus': 1} if pattern.startswith('unknown') else {}
+            with self.assertRaisesRegex(wsh.WarmStartError, pattern) as cm:
+                wsh.init_from_checkpoint(self.dir, assignment_map, **options)
+            self.assertIs(w.initializer, initializer)
+            self.assertStartsWith(str(cm.exception), 'The init_from_checkpoint was not applied')
+
+    def test_settings_and_positional_fields_together(self):
+        with tf.Graph().as_default():
+            _var('w', [1, 2])
+            with self.assertRaisesRegex(wsh.WarmStartError, 'given settings and also'):
+                wsh.warm_start(wsh.WarmStartSettings(self.dir), ['w'])
+
+
 if __name__ == '__main__':
     absltest.main()

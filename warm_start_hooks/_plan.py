@@ -140,7 +140,9 @@ def build_plan(
     # error shows them all. Checks that a bad setting would derail are skipped.
     problems = settings.problems()
     ckpt = settings.ckpt_to_initialize_from
-    if problems and not (isinstance(ckpt, (str, os.PathLike)) and os.fspath(ckpt)):
+    if problems and (
+        settings.malformed() or not (isinstance(ckpt, (str, os.PathLike)) and os.fspath(ckpt))
+    ):
         raise _errors.WarmStartError(problems)
     rules = None
     if settings.rules:
