@@ -264,12 +264,43 @@ class MonitoredTrainingSessionTest(parameterized.TestCase):
             self._build()
             with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'No checkpoint found'):
                 hook.begin()
+            # As TensorFlow's warm_start raises for it: code that trains from scratch on
+            # NotFoundError keeps working.
+            with self.assertRaises(tf.errors.NotFoundError):
+                hook.begin()
+            with self.assertRaises(tf.errors.NotFoundError):
+                tf.compat.v1.train.MonitoredTrainingSession(
+                    checkpoint_dir=self.model_dir, hooks=[hook]
+                )
+        self.assertIsNone(tf.train.latest_checkpoint(self.model_dir))
+
+    def test_bytes_paths(self):
+        # Estimator.export_saved_model() returns bytes.
+        args = self._settings('renamed')
+        expected = self._values(False, tf_settings=args)
+        for settings in (
+            warm_start_hooks.WarmStartSettings(self.source.encode(), *args),
+            {
+                'ckpt_to_initialize_from': self.source.encode(),
+                'vars_to_warm_start': args[0],
+                'var_name_to_prev_var_name': args[2],
+            },
+        ):
+            hook = warm_start_hooks.WarmStartHook(settings, model_dir=self.model_dir.encode())
+            self.assertEqual(hook.settings.ckpt_to_initialize_from, self.source)
+            got = self._values(False, hooks=[hook])
+            np.testing.assert_array_equal(got['dense/kernel:0'], expected['dense/kernel:0'])
+            self.assertTrue(hook.report.applied)
+        hook = warm_start_hooks.WarmStartHook(self.source.encode())
+        self.assertEqual(hook.settings.ckpt_to_initialize_from, self.source)
 
     @parameterized.named_parameters(
         ('empty_path', '', {}, 'ckpt_to_initialize_from must be'),
         ('not_settings', 42, {}, 'settings must be a WarmStartSettings'),
         ('unknown_field', {'ckpt_to_initialize_from': 'x', 'bogus': 1}, {}, 'unknown settings'),
         ('bad_model_dir', 'ckpt', {'model_dir': 3}, 'model_dir must be'),
+        ('model_dir_not_utf8', 'ckpt', {'model_dir': b'\xff'}, r"Received: model_dir=b'\\xff'"),
+        ('ckpt_not_utf8', b'\xff', {}, 'ckpt_to_initialize_from is a bytes path that is not UTF-8'),
         ('bad_log_report', 'ckpt', {'log_report': 'yes'}, 'log_report must be'),
     )
     def test_init_rejects(self, settings, kwargs, message):
