@@ -1877,6 +1877,26 @@ class SettingsErrorsTest(parameterized.TestCase):
             self.assertIs(w.initializer, initializer)
             self.assertStartsWith(str(cm.exception), 'The init_from_checkpoint was not applied')
 
+    @parameterized.named_parameters(
+        ('number', 3, 'variables must be a Keras model, .* Received: variables=int'),
+        ('list_item', 'LIST', r'Received: variables\[1\]=3'),
+        ('dict_value', 'DICT_VALUE', r"Received: variables\['w'\]=3"),
+        ('dict_key', 'DICT', r'variables keys must be variable names \(str\)\. Received: 3'),
+    )
+    def test_variables_of_the_wrong_form(self, variables, pattern):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        variables = {'LIST': [w, 3], 'DICT': {3: w}, 'DICT_VALUE': {'w': 3}}.get(
+            variables, variables
+        )
+        for call in (
+            lambda: wsh.warm_start(self.dir, variables=variables),
+            lambda: wsh.plan(self.dir, variables=variables),
+            lambda: wsh.init_from_checkpoint(self.dir, {'w': 'w'}, variables=variables),
+        ):
+            with self.assertRaisesRegex(wsh.WarmStartError, pattern):
+                call()
+        np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0]])
+
     def test_settings_and_positional_fields_together(self):
         with tf.Graph().as_default():
             _var('w', [1, 2])

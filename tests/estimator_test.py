@@ -576,6 +576,17 @@ class EstimatorTest(parameterized.TestCase):
         with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'must be a tf.estimator'):
             wse.warm_started_estimator(object(), self.dense_source)
 
+    @parameterized.named_parameters(
+        ('number', 3, r'Received: modes=\(3,\)'),
+        ('none', None, r'Received: modes=\(None,\)'),
+        ('nested', [['train']], r"Received: modes=\(\['train'\],\)"),
+    )
+    def test_modes_of_the_wrong_form(self, modes, pattern):
+        with self.assertRaisesRegex(
+            warm_start_hooks.WarmStartError, 'modes must hold .*' + pattern
+        ):
+            wse.with_warm_start(_model_fn, self.dense_source, modes=modes)
+
     def test_model_fn_without_labels_rejects_labels(self):
         def no_labels(features, mode):
             del features, mode

@@ -23,11 +23,39 @@ from warm_start_hooks import _settings
 from warm_start_hooks import _variables
 
 
+def _object_pool(variables: Any) -> _variables.Pool:
+    """The variables of a model, module, list or dict; a wrong form is a WarmStartError."""
+    if isinstance(variables, Mapping):
+        items = list(variables.items())
+    elif isinstance(variables, (list, tuple)):
+        items = list(enumerate(variables))
+    else:
+        items = []
+    problems = [
+        f'variables[{k!r}] is not a variable or a PartitionedVariable but a '
+        f'{type(v).__name__}. Pass the model, or only its variables. '
+        f'Received: variables[{k!r}]={v!r:.80}'
+        for k, v in items
+        if not (_variables.is_variable(v) or _variables._is_group(v))
+    ]
+    if isinstance(variables, Mapping):
+        problems += [
+            f'variables keys must be variable names (str). Received: {k!r}'
+            for k, _ in items
+            if not isinstance(k, str)
+        ]
+    _errors.raise_if_problems(problems)
+    try:
+        return _variables.object_pool(variables)
+    except TypeError as e:
+        raise _errors.WarmStartError([str(e)]) from None
+
+
 def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
     if isinstance(variables, _variables.Pool):
         return variables
     if variables is not None:
-        return _variables.object_pool(variables)
+        return _object_pool(variables)
     if tf.executing_eagerly():
         if (
             isinstance(vars_to_warm_start, (list, tuple))
@@ -240,16 +268,16 @@ def init_from_checkpoint(
         items, map_problems = _assignment_items(assignment_map)
         _errors.raise_if_problems(problems + map_problems, context)
         source = _plan.open_source(settings.ckpt_to_initialize_from)
+        if variables is not None:
+            pool = _object_pool(variables)
+        elif tf.executing_eagerly():
+            pool = _variables.Pool([], [], graph=False)
+        else:
+            pool = _variables.graph_pool()
     except _errors.WarmStartError as e:
         # The same kind of error (a missing checkpoint is also a NotFoundError), named for
         # this call.
         raise type(e)(e.problems, context) from None
-    if variables is not None:
-        pool = _variables.object_pool(variables)
-    elif tf.executing_eagerly():
-        pool = _variables.Pool([], [], graph=False)
-    else:
-        pool = _variables.graph_pool()
     explicit: list[tuple[_variables.Target, str]] = []
     seen: dict[int, str] = {}
     # In checkpoint-name order, as TensorFlow applies them; a key that is not a

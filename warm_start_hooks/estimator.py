@@ -273,8 +273,8 @@ def _tf_estimator(received: str) -> Any:
 def _check_modes(modes: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
     if isinstance(modes, str):
         modes = (modes,)
-    modes = tuple(modes)
-    bad = [m for m in modes if m not in _SPEC_HOOKS]
+    modes = tuple(modes) if isinstance(modes, (list, tuple, set, frozenset)) else (modes,)
+    bad = [m for m in modes if not isinstance(m, str) or m not in _SPEC_HOOKS]
     if bad or not modes:
         return modes, [
             "modes must hold tf.estimator.ModeKeys values ('train', 'eval', 'infer'). "
