@@ -681,15 +681,24 @@ class CannedWarmStartParityTest(parameterized.TestCase):
                     ours.get_variable_value(name), source.get_variable_value(name), err_msg=name
                 )
 
-    @parameterized.named_parameters(('classifier', True), ('regressor', False))
-    def test_dnn_basic_warm_starting(self, classifier):
+    @parameterized.named_parameters(
+        ('classifier', True, False),
+        ('regressor', False, False),
+        ('classifier_v1', True, True),  # dnn_testing_utils_v1: the TF1 classes and optimizers.
+        ('regressor_v1', False, True),
+    )
+    def test_dnn_basic_warm_starting(self, classifier, v1):
+        estimators = tf.compat.v1.estimator if v1 else tf.estimator
+
         def make(config, optimizer, ws):
+            if v1 and optimizer != 'SGD':
+                optimizer = _frozen_sgd(v1_optimizer=True)
             kwargs = dict(hidden_units=[16, 8], feature_columns=[_city()], config=config)
             if classifier:
-                return tf.estimator.DNNClassifier(
+                return estimators.DNNClassifier(
                     n_classes=4, optimizer=optimizer, warm_start_from=ws, **kwargs
                 )
-            return tf.estimator.DNNRegressor(optimizer=optimizer, warm_start_from=ws, **kwargs)
+            return estimators.DNNRegressor(optimizer=optimizer, warm_start_from=ws, **kwargs)
 
         source, _, ours = self._run(make, lambda source_dir: source_dir)
         self._assert_all_copied(source, ours)
