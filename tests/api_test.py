@@ -69,6 +69,11 @@ def _parts(v):
     return [v]
 
 
+def _flat(variables):
+    """Variables and lists of partitions as one list of variables."""
+    return [p for v in variables for p in _parts(v)]
+
+
 def _var(name, shape, initializer=None, partitioner=None, dtype=tf.float32, **kwargs):
     return v1.get_variable(
         name,
@@ -1242,15 +1247,31 @@ class InitFromCheckpointTest(_DiffTestCase):
         )
 
     def test_tf40_restore_runs_on_same_device(self):
+        # TensorFlow reads the tensor on the CPU of the variable's host; so do we.
+        def restore_op(variable):
+            ops = [variable.initializer]
+            while ops:
+                op = ops.pop()
+                if op.type == 'RestoreV2':
+                    return op
+                ops += [t.op for t in op.inputs]
+            return None
+
+        placed = {}
         for init in (v1.train.init_from_checkpoint, wsh.init_from_checkpoint):
-            with tf.Graph().as_default() as graph:
+            with tf.Graph().as_default():
                 with tf.device('/job:ps'):
                     var4 = _var('useful_scope/var4', [9, 9])
-                init(self.ckpt, {'useful_scope/': 'useful_scope/'})
-                restores = [op for op in graph.get_operations() if op.type == 'RestoreV2']
-                self.assertLen(restores, 1)
-                self.assertIn('CPU:0', restores[0].device)
-                self.assertEqual(var4.device, '/job:ps')
+                with tf.device('/job:ps/task:1'):
+                    var1 = _var('var1', [1, 10])
+                init(self.ckpt, {'useful_scope/': 'useful_scope/', 'var1': var1})
+                placed[init] = {v.op.name: (restore_op(v).device, v.device) for v in (var4, var1)}
+                self.assertEqual(restore_op(var4).name, 'checkpoint_initializer')
+        self.assertEqual(placed[wsh.init_from_checkpoint], placed[v1.train.init_from_checkpoint])
+        self.assertEqual(
+            placed[wsh.init_from_checkpoint]['useful_scope/var4'],
+            ('/job:ps/device:CPU:0', '/job:ps'),
+        )
 
     def test_tf41_init_from_root_checkpoint(self):
         def build():
@@ -1373,25 +1394,48 @@ class InitFromCheckpointTest(_DiffTestCase):
             our_regex,
         )
 
-    def test_tf45_no_additional_read_ops_for_resource_variables(self):
-        for init in (v1.train.init_from_checkpoint, wsh.init_from_checkpoint):
+    @parameterized.named_parameters(
+        ('init_from_checkpoint', v1.train.init_from_checkpoint, wsh.init_from_checkpoint),
+        (
+            'warm_start',
+            lambda ckpt, m: v1.train.warm_start(ckpt, _flat(m.values())),
+            lambda ckpt, m: wsh.warm_start(ckpt, _flat(m.values())),
+        ),
+    )
+    def test_tf45_no_additional_read_ops_for_resource_variables(self, theirs, ours):
+        # TensorFlow's own check: under the caller's name scope, only checkpoint_initializer*
+        # ops, assigns and identities (plain copies; TF's warm_start copies the same way).
+        def extra_ops(init):
             with tf.Graph().as_default() as graph:
-                my1 = tf.Variable(tf.zeros([1, 10]), name='my1')
+                my1 = tf.Variable(tf.zeros([1, 10]), name='var1')
+                parts = _var('var3', [100, 100], partitioner=_min2)
                 with tf.name_scope('init_from_checkpoint'):
-                    init(self.ckpt, {'var1': my1})
-                added = [
-                    op
-                    for op in graph.get_operations()
-                    if op.name.startswith('init_from_checkpoint/')
-                ]
-                self.assertNotEmpty(added)
-                self.assertContainsSubset(
-                    {op.type for op in added},
-                    {'Const', 'RestoreV2', 'AssignVariableOp', 'Identity'},
-                )
+                    init(self.ckpt, {'var1': my1, 'var3': _parts(parts)})
                 with v1.Session() as sess:
                     sess.run(v1.global_variables_initializer())
                     np.testing.assert_array_equal(sess.run(my1), self.values['var1'])
+                    np.testing.assert_array_equal(
+                        np.concatenate(sess.run(_parts(parts))), self.values['var3']
+                    )
+                restores = [op.name for op in graph.get_operations() if op.type == 'RestoreV2']
+                return restores, [
+                    op.name
+                    for op in graph.get_operations()
+                    if op.name.startswith('init_from_checkpoint/')
+                    and not op.name.startswith('init_from_checkpoint/checkpoint_initializer')
+                    and op.type not in ('AssignVariableOp', 'Identity')
+                ]
+
+        tf_restores, tf_extra = extra_ops(theirs)
+        our_restores, our_extra = extra_ops(ours)
+        self.assertEqual(tf_extra, [])
+        self.assertEqual(our_extra, [])
+        # One RestoreV2 per variable part for TensorFlow; ours are batched per device, and
+        # named the same way.
+        pattern = r'init_from_checkpoint/checkpoint_initializer(_\d+)?'
+        for name in tf_restores + our_restores:
+            self.assertRegex(name, pattern)
+        self.assertNotEmpty(our_restores)
 
 
 class PlanTest(_DiffTestCase):
@@ -1593,6 +1637,271 @@ class NewRowInitTest(parameterized.TestCase):
         # A new seed gives new draws; the copied rows stay.
         other = self._warm('gaussian', seed=8)
         self.assertFalse(np.allclose(other[[1, 3, 5]], got[[1, 3, 5]]))
+
+
+class MissingCheckpointTest(_DiffTestCase):
+    """A missing checkpoint is a `WarmStartError` and TensorFlow's `NotFoundError`.
+
+    Code that catches `tf.errors.NotFoundError` to train from scratch keeps
+    working: TensorFlow raises it for a missing prefix or directory.
+    """
+
+    def setUp(self):
+        super().setUp()
+        root = self.create_tempdir().full_path
+        self.ckpt = save_checkpoint(os.path.join(root, 'model'), {'w': [[1.0, 2.0]]})
+        empty = os.path.join(root, 'empty')
+        os.makedirs(empty)
+        gone = os.path.join(root, 'gone')
+        save_checkpoint(gone, {'w': [[1.0, 2.0]]})
+        for name in os.listdir(gone):
+            if name != 'checkpoint':
+                os.remove(os.path.join(gone, name))
+        self.paths = {
+            'no_prefix': os.path.join(self.ckpt, 'model-7'),
+            'no_directory': os.path.join(root, 'nothing', 'here'),
+            'empty_directory': empty,
+            'deleted_files': gone,
+        }
+
+    _CALLS = {
+        'warm_start': (v1.train.warm_start, wsh.warm_start),
+        'init_from_checkpoint': (
+            lambda path: v1.train.init_from_checkpoint(path, {'w': 'w'}),
+            lambda path: wsh.init_from_checkpoint(path, {'w': 'w'}),
+        ),
+        'plan': (None, wsh.plan),
+    }
+
+    @parameterized.product(
+        path=['no_prefix', 'no_directory', 'empty_directory', 'deleted_files'],
+        call=['warm_start', 'init_from_checkpoint', 'plan'],
+    )
+    def test_caught_as_not_found_and_as_warm_start_error(self, path, call):
+        path = self.paths[path]
+        theirs, ours = self._CALLS[call]
+        tf_raises_not_found = False
+        if theirs is not None:
+            with tf.Graph().as_default():
+                _var('w', [1, 2])
+                try:
+                    theirs(path)
+                except tf.errors.NotFoundError:
+                    tf_raises_not_found = True
+                except (ValueError, TypeError):
+                    pass  # TensorFlow raises these for a directory without checkpoints.
+        with tf.Graph().as_default():
+            w = _var('w', [1, 2])
+            initializer = w.initializer
+            with self.assertRaises(tf.errors.NotFoundError) as not_found:
+                ours(path)
+            with self.assertRaises(wsh.WarmStartError) as warm_start_error:
+                ours(path)
+            self.assertIs(w.initializer, initializer)
+        for e in (not_found.exception, warm_start_error.exception):
+            self.assertIsInstance(e, wsh.CheckpointNotFoundError)
+            self.assertIsInstance(e, ValueError)
+            self.assertEqual(e.error_code, tf.errors.NOT_FOUND)
+            self.assertIn(f'Received: ckpt_to_initialize_from={path!r}', e.problems[-1])
+        if call != 'plan' and path in (self.paths['no_prefix'], self.paths['no_directory']):
+            self.assertTrue(tf_raises_not_found, 'TensorFlow raises NotFoundError here too')
+
+    def test_fall_back_to_training_from_scratch(self):
+        # The pattern of user code that relies on TensorFlow's error.
+        for warm_start in (v1.train.warm_start, wsh.warm_start):
+            with tf.Graph().as_default():
+                w = _var('w', [1, 2], v1.ones_initializer())
+                try:
+                    warm_start(self.paths['no_directory'])
+                except tf.errors.NotFoundError:
+                    pass
+                with v1.Session() as sess:
+                    sess.run(v1.global_variables_initializer())
+                    np.testing.assert_array_equal(sess.run(w), [[1.0, 1.0]])
+
+    def test_eager(self):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        with self.assertRaises(tf.errors.NotFoundError):
+            wsh.warm_start(self.paths['no_prefix'], variables=[w])
+        with self.assertRaises(tf.errors.NotFoundError):
+            wsh.init_from_checkpoint(self.paths['no_prefix'], {'w': w})
+        np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0]])
+
+    def test_listed_with_settings_problems(self):
+        with tf.Graph().as_default():
+            _var('w', [1, 2])
+            with self.assertRaises(tf.errors.NotFoundError) as cm:
+                wsh.warm_start(
+                    self.paths['no_prefix'],
+                    var_name_to_vocab_info={'w': wsh.VocabInfo('new', -1, 0, 'old')},
+                )
+        self.assertLen(cm.exception.problems, 2)
+        self.assertIn('new_vocab_size must be >= 0', cm.exception.problems[0])
+        self.assertIn('No checkpoint found', cm.exception.problems[1])
+
+
+class BytesPathTest(_DiffTestCase):
+    """`bytes` paths, as `Estimator.export_saved_model()` returns, work like `str` ones."""
+
+    def setUp(self):
+        super().setUp()
+        d = self.create_tempdir().full_path
+        self.old = write_vocab(d, 'old', OLD_FRUITS)
+        self.new = write_vocab(d, 'new', NEW_FRUITS)
+        self.dir = save_checkpoint(d, {'emb': FRUITS, 'w': [[1.0, 2.0]]})
+        self.prefix = os.path.join(d, 'model-0')
+
+    @staticmethod
+    def _build():
+        return {'emb': _var('emb', [5, 1], None, _min2), 'w': _var('w', [1, 2])}
+
+    def test_warm_start_with_bytes_prefix_and_vocabularies(self):
+        def info(cls):
+            return {'emb': cls(self.new.encode(), 5, 0, self.old.encode())}
+
+        self.assertSameAsTf(
+            self._build,
+            lambda vs: v1.train.warm_start(
+                self.prefix.encode(), var_name_to_vocab_info=info(v1.train.VocabInfo)
+            ),
+            lambda vs: wsh.warm_start(
+                self.prefix.encode(), var_name_to_vocab_info=info(wsh.VocabInfo)
+            ),
+            {'emb': [[2.0], [1.5], [1.0], [0.5], [0.0]], 'w': [[1.0, 2.0]]},
+        )
+
+    def test_init_from_checkpoint_with_bytes_prefix(self):
+        self.assertSameAsTf(
+            self._build,
+            lambda vs: v1.train.init_from_checkpoint(self.prefix.encode(), {'w': 'w'}),
+            lambda vs: wsh.init_from_checkpoint(self.prefix.encode(), {'w': 'w'}),
+            {'w': [[1.0, 2.0]]},
+        )
+
+    def test_bytes_directory(self):
+        # TensorFlow refuses a bytes directory (it joins it with a str); its result for the
+        # same directory as str is the oracle.
+        self.assertSameAsTf(
+            self._build,
+            lambda vs: v1.train.warm_start(self.dir, 'w'),
+            lambda vs: wsh.warm_start(self.dir.encode(), 'w'),
+            {'w': [[1.0, 2.0]]},
+        )
+
+    def test_settings_and_eager(self):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        report = wsh.warm_start(wsh.WarmStartSettings(self.dir.encode(), 'w'), variables=[w])
+        np.testing.assert_array_equal(w.numpy(), [[1.0, 2.0]])
+        self.assertEqual(report.source, self.prefix)
+
+
+class SettingsErrorsTest(parameterized.TestCase):
+    """Settings of the wrong form raise one WarmStartError listing each, nothing changed."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = save_checkpoint(self.create_tempdir().full_path, {'w': [[1.0, 2.0]]})
+
+    _CASES = (
+        (
+            'prev_names_as_list',
+            dict(var_name_to_prev_var_name=[('w', 'w')]),
+            r'var_name_to_prev_var_name must be a dict .* Received: var_name_to_prev_var_name='
+            r"\[\('w', 'w'\)\]",
+        ),
+        (
+            'prev_name_not_a_string',
+            dict(var_name_to_prev_var_name={'w': 3}),
+            r"values must be the non-empty name of a tensor .* Received: 'w': 3",
+        ),
+        (
+            'vocab_infos_as_list',
+            dict(var_name_to_vocab_info=[('w', 1)]),
+            r'var_name_to_vocab_info must be a dict .* Received: var_name_to_vocab_info=\[',
+        ),
+        (
+            'shape_policy_bad_regex',
+            dict(shape_policy={'w(': 'skip'}),
+            r"shape_policy has an invalid regex .* Received: 'w\('\. Fix the pattern",
+        ),
+        (
+            'ignore_keys_bad_regex',
+            dict(strict=True, ignore_checkpoint_keys=['(']),
+            r"ignore_checkpoint_keys has an invalid regex .* Received: '\('\. Fix the pattern",
+        ),
+        (
+            'rules_a_string',
+            dict(rules='abc'),
+            r"a single string is not split into characters\. Received: rules='abc'",
+        ),
+        ('unknown_option', dict(stict=True), r"unknown settings field\(s\) \['stict'\]"),
+    )
+
+    @parameterized.named_parameters(*_CASES)
+    def test_graph(self, options, pattern):
+        with tf.Graph().as_default():
+            w = _var('w', [1, 2])
+            initializer = w.initializer
+            with self.assertRaisesRegex(wsh.WarmStartError, pattern) as cm:
+                wsh.warm_start(self.dir, **options)
+            self.assertLen(cm.exception.problems, 1)
+            self.assertIs(w.initializer, initializer)
+
+    @parameterized.named_parameters(*_CASES)
+    def test_eager(self, options, pattern):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        with self.assertRaisesRegex(wsh.WarmStartError, pattern):
+            wsh.warm_start(self.dir, variables=[w], **options)
+        np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0]])
+
+    def test_vocab_info_keyed_by_ref_with_a_wrong_value(self):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        with self.assertRaisesRegex(
+            wsh.WarmStartError, r"values must be VocabInfo .* Received: 'w:0': 'vocab.txt'"
+        ):
+            wsh.warm_start(self.dir, var_name_to_vocab_info={w.ref(): 'vocab.txt'}, variables=[w])
+
+    @parameterized.named_parameters(
+        ('not_a_map', 3, 'assignment_map must be a dict of checkpoint name'),
+        ('list_of_names', ['w'], r"Received: assignment_map=\['w'\]"),
+        ('mixed_keys', {'w': 'w', 3: 'w'}, 'assignment_map keys must be checkpoint names'),
+        ('options', {'w': 'w'}, r"unknown settings field\(s\) \['bogus'\]"),
+    )
+    def test_init_from_checkpoint(self, assignment_map, pattern):
+        with tf.Graph().as_default():
+            w = _var('w', [1, 2])
+            initializer = w.initializer
+            options = {'bogus': 1} if pattern.startswith('unknown') else {}
+            with self.assertRaisesRegex(wsh.WarmStartError, pattern) as cm:
+                wsh.init_from_checkpoint(self.dir, assignment_map, **options)
+            self.assertIs(w.initializer, initializer)
+            self.assertStartsWith(str(cm.exception), 'The init_from_checkpoint was not applied')
+
+    @parameterized.named_parameters(
+        ('number', 3, 'variables must be a Keras model, .* Received: variables=int'),
+        ('list_item', 'LIST', r'Received: variables\[1\]=3'),
+        ('dict_value', 'DICT_VALUE', r"Received: variables\['w'\]=3"),
+        ('dict_key', 'DICT', r'variables keys must be variable names \(str\)\. Received: 3'),
+    )
+    def test_variables_of_the_wrong_form(self, variables, pattern):
+        w = tf.Variable([[0.0, 0.0]], name='w')
+        variables = {'LIST': [w, 3], 'DICT': {3: w}, 'DICT_VALUE': {'w': 3}}.get(
+            variables, variables
+        )
+        for call in (
+            lambda: wsh.warm_start(self.dir, variables=variables),
+            lambda: wsh.plan(self.dir, variables=variables),
+            lambda: wsh.init_from_checkpoint(self.dir, {'w': 'w'}, variables=variables),
+        ):
+            with self.assertRaisesRegex(wsh.WarmStartError, pattern):
+                call()
+        np.testing.assert_array_equal(w.numpy(), [[0.0, 0.0]])
+
+    def test_settings_and_positional_fields_together(self):
+        with tf.Graph().as_default():
+            _var('w', [1, 2])
+            with self.assertRaisesRegex(wsh.WarmStartError, 'given settings and also'):
+                wsh.warm_start(wsh.WarmStartSettings(self.dir), ['w'])
 
 
 if __name__ == '__main__':

@@ -474,6 +474,19 @@ class CheckpointSourceScenarioTest(parameterized.TestCase):
             [(k, list(src.shapes[k])) for k in src.keys], tf.train.list_variables(path)
         )
 
+    def test_bytes_paths(self):
+        # Estimator.export_saved_model() returns bytes; TensorFlow reads a bytes prefix.
+        values = _cu_checkpoint(self.dir)
+        prefix = tf.train.latest_checkpoint(self.dir)
+        for path in (self.dir.encode(), prefix.encode()):
+            src = _checkpoint.CheckpointSource(path)
+            self.assertEqual(src.prefix, prefix)
+            self.assertEqual(src.requested, os.fsdecode(path))
+            np.testing.assert_array_equal(src.read('var1'), values['var1'])
+        np.testing.assert_array_equal(
+            src.read('var2'), tf.train.load_checkpoint(prefix.encode()).get_tensor('var2')
+        )
+
     @parameterized.named_parameters(('eager', False), ('graph', True))
     def test_tf46_no_checkpoint_found(self, graph):
         # TensorFlow's iterator yields nothing; a source fails at once, naming the path.

@@ -262,6 +262,19 @@ class VocabDiffTest(parameterized.TestCase):
         self.assertIn(message, err)
         self.assertEmpty(out)
 
+    def test_directory_exits_2_without_traceback(self):
+        d = self.create_tempdir().full_path
+        old = _vocab_file(d, 'old.txt', _OLD_VOCAB)
+        result = _cli_subprocess('vocab-diff', old, d)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn(
+            'warm-start vocab-diff: error: new vocabulary is a directory, not a file. Expected a '
+            f'file with one token a line; name the file in it. Received: new={d!r}',
+            result.stderr,
+        )
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEmpty(result.stdout)
+
     def test_not_utf8_exits_1(self):
         d = self.create_tempdir().full_path
         old = _vocab_file(d, 'old.txt', _OLD_VOCAB)
@@ -402,7 +415,7 @@ class PlanTest(parameterized.TestCase):
             'vocab_info_field',
             '{"ckpt_to_initialize_from": "x", "var_name_to_vocab_info": {"emb": {"size": 1}}}',
             1,
-            'settings could not be built',
+            "unknown VocabInfo field(s) ['size']",
         ),
         ('missing_source', '{"ckpt_to_initialize_from": "/nonexistent/ckpt"}', 1, 'No checkpoint'),
     )
@@ -413,6 +426,42 @@ class PlanTest(parameterized.TestCase):
         self.assertEqual(code, exit_code, err)
         self.assertIn(message, err)
         self.assertEmpty(out)
+
+    def test_wrong_types_exit_1_listing_each_without_traceback(self):
+        settings, _, new_dir = self._setup(
+            lambda old_dir: {
+                'ckpt_to_initialize_from': old_dir,
+                'var_name_to_prev_var_name': [['dense/kernel', 'x']],
+                'var_name_to_vocab_info': ['emb'],
+                'shape_policy': {'head/(': 'skip'},
+                'ignore_checkpoint_keys': ['step_['],
+                'rules': 'abc',
+                'strict': 'yes',
+            }
+        )
+        result = _cli_subprocess('plan', '--settings', settings, '--model', new_dir)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertIn('6 problems found', result.stderr)
+        for message in (
+            'var_name_to_prev_var_name must be a dict of variable name (or variable.ref()) to '
+            "checkpoint name, or None. Received: var_name_to_prev_var_name=[['dense/kernel', 'x']]",
+            'var_name_to_vocab_info must be a dict of variable name (or variable.ref()) to '
+            "VocabInfo, or None. Received: var_name_to_vocab_info=['emb']",
+            'shape_policy has an invalid regex (missing ), unterminated subpattern at position '
+            "5). Received: 'head/('. Fix the pattern",
+            'ignore_checkpoint_keys has an invalid regex (unterminated character set at position '
+            "5). Received: 'step_['. Fix the pattern",
+            "a single string is not split into characters. Received: rules='abc'",
+            "strict must be True or False. Received: strict='yes'",
+        ):
+            self.assertIn(message, result.stderr)
+
+    def test_settings_directory_exits_2(self):
+        d = self.create_tempdir().full_path
+        code, _, err = _cli_in_process('plan', '--settings', d, '--model', d)
+        self.assertEqual(code, 2)
+        self.assertIn('settings file not found or unreadable', err)
 
     def test_missing_settings_file_exits_2(self):
         _, _, new_dir = self._setup()

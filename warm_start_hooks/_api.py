@@ -25,11 +25,39 @@ from warm_start_hooks import _settings
 from warm_start_hooks import _variables
 
 
+def _object_pool(variables: Any) -> _variables.Pool:
+    """The variables of a model, module, list or dict; a wrong form is a WarmStartError."""
+    if isinstance(variables, Mapping):
+        items = list(variables.items())
+    elif isinstance(variables, (list, tuple)):
+        items = list(enumerate(variables))
+    else:
+        items = []
+    problems = [
+        f'variables[{k!r}] is not a variable or a PartitionedVariable but a '
+        f'{type(v).__name__}. Pass the model, or only its variables. '
+        f'Received: variables[{k!r}]={v!r:.80}'
+        for k, v in items
+        if not (_variables.is_variable(v) or _variables._is_group(v))
+    ]
+    if isinstance(variables, Mapping):
+        problems += [
+            f'variables keys must be variable names (str). Received: {k!r}'
+            for k, _ in items
+            if not isinstance(k, str)
+        ]
+    _errors.raise_if_problems(problems)
+    try:
+        return _variables.object_pool(variables)
+    except TypeError as e:
+        raise _errors.WarmStartError([str(e)]) from None
+
+
 def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
     if isinstance(variables, _variables.Pool):
         return variables
     if variables is not None:
-        return _variables.object_pool(variables)
+        return _object_pool(variables)
     if tf.executing_eagerly():
         if (
             isinstance(vars_to_warm_start, (list, tuple))
@@ -195,8 +223,10 @@ def warm_start(
     variables mirrored across workers are refused.
 
     Args:
-      ckpt_to_initialize_from: A checkpoint path, or a `WarmStartSettings`
-        (then the other positional arguments must be left at their defaults).
+      ckpt_to_initialize_from: A checkpoint path (str, bytes or
+        `os.PathLike`), or the settings: a `WarmStartSettings`, a
+        `tf.estimator.WarmStartSettings` or a dict of their fields (then the
+        other positional arguments must be left at their defaults).
       vars_to_warm_start: See `WarmStartSettings`. Defaults to `'.*'`.
       var_name_to_vocab_info: See `WarmStartSettings`. Defaults to `None`.
       var_name_to_prev_var_name: See `WarmStartSettings`. Defaults to `None`.
@@ -209,7 +239,9 @@ def warm_start(
       A `WarmStartReport`.
 
     Raises:
-      WarmStartError: listing every problem; nothing was changed.
+      WarmStartError: listing every problem; nothing was changed. A missing
+        checkpoint raises `CheckpointNotFoundError`, which is also the
+        `tf.errors.NotFoundError` TensorFlow raises.
       ApplyError: a read failed while applying (eager); nothing was changed.
 
     Example:
@@ -222,17 +254,26 @@ def warm_start(
       ```
     """
     start = time.perf_counter()
-    if isinstance(ckpt_to_initialize_from, _settings.WarmStartSettings) or hasattr(
-        ckpt_to_initialize_from, 'ckpt_to_initialize_from'
+    first = ckpt_to_initialize_from
+    positional = (vars_to_warm_start, var_name_to_vocab_info, var_name_to_prev_var_name)
+    if isinstance(first, (_settings.WarmStartSettings, Mapping)) or hasattr(
+        first, 'ckpt_to_initialize_from'
     ):
-        settings = _settings.coerce_settings(ckpt_to_initialize_from, **options)
+        if positional != ('.*', None, None):
+            raise _errors.WarmStartError(
+                [
+                    'warm_start was given settings and also vars_to_warm_start, '
+                    'var_name_to_vocab_info or var_name_to_prev_var_name. Put every field in '
+                    'the settings (dataclasses.replace(settings, ...)). Received: '
+                    f'vars_to_warm_start={vars_to_warm_start!r}, var_name_to_vocab_info='
+                    f'{var_name_to_vocab_info!r}, var_name_to_prev_var_name='
+                    f'{var_name_to_prev_var_name!r}'
+                ]
+            )
+        settings = _settings.coerce_settings(first, **options)
     else:
-        settings = _settings.WarmStartSettings(
-            ckpt_to_initialize_from,
-            vars_to_warm_start,
-            var_name_to_vocab_info,
-            var_name_to_prev_var_name,
-            **options,
+        settings = _settings.coerce_settings(
+            _settings.WarmStartSettings(first, *positional), **options
         )
     pool = _pool(variables, settings.vars_to_warm_start)
     strategy = multi_worker_strategy(pool)
@@ -243,7 +284,7 @@ def warm_start(
 
 
 def init_from_checkpoint(
-    ckpt_dir_or_file: str | os.PathLike,
+    ckpt_dir_or_file: str | bytes | os.PathLike,
     assignment_map: Mapping[str, Any] | Sequence[tuple[str, Any]],
     *,
     variables: Any = None,
@@ -259,7 +300,8 @@ def init_from_checkpoint(
     eager mode, where values are assigned at once.
 
     Args:
-      ckpt_dir_or_file: A checkpoint prefix, directory or SavedModel.
+      ckpt_dir_or_file: A checkpoint prefix, directory or SavedModel (str,
+        bytes or `os.PathLike`).
       assignment_map: Checkpoint name (or scope) to variable, variable list,
         variable name or scope.
       variables: Eager mode: where string targets are looked up (a model, a
@@ -270,23 +312,37 @@ def init_from_checkpoint(
       A `WarmStartReport`.
 
     Raises:
-      WarmStartError: listing every problem; nothing was changed.
+      WarmStartError: listing every problem; nothing was changed. A missing
+        checkpoint raises `CheckpointNotFoundError`, which is also the
+        `tf.errors.NotFoundError` TensorFlow raises.
     """
     start = time.perf_counter()
-    settings = _settings.WarmStartSettings(ckpt_dir_or_file, **options)
-    problems = settings.problems()
-    _errors.raise_if_problems(problems, 'init_from_checkpoint')
-    source = _plan.open_source(ckpt_dir_or_file)
-    items = list(assignment_map.items() if isinstance(assignment_map, Mapping) else assignment_map)
-    if variables is not None:
-        pool = _variables.object_pool(variables)
-    elif tf.executing_eagerly():
-        pool = _variables.Pool([], [], graph=False)
-    else:
-        pool = _variables.graph_pool()
+    context = 'init_from_checkpoint'
+    try:
+        settings = _settings.coerce_settings(
+            _settings.WarmStartSettings(ckpt_dir_or_file), **options
+        )
+        problems = settings.problems()
+        items, map_problems = _assignment_items(assignment_map)
+        _errors.raise_if_problems(problems + map_problems, context)
+        source = _plan.open_source(settings.ckpt_to_initialize_from)
+        if variables is not None:
+            pool = _object_pool(variables)
+        elif tf.executing_eagerly():
+            pool = _variables.Pool([], [], graph=False)
+        else:
+            pool = _variables.graph_pool()
+    except _errors.WarmStartError as e:
+        # The same kind of error (a missing checkpoint is also a NotFoundError), named for
+        # this call.
+        raise type(e)(e.problems, context) from None
     explicit: list[tuple[_variables.Target, str]] = []
     seen: dict[int, str] = {}
-    for ckpt_name, current in sorted(items, key=lambda kv: kv[0]):
+    # In checkpoint-name order, as TensorFlow applies them; a key that is not a
+    # string is reported by `_resolve_item`.
+    for ckpt_name, current in sorted(
+        items, key=lambda kv: (not isinstance(kv[0], str), str(kv[0]))
+    ):
         pairs, item_problems = _resolve_item(ckpt_name, current, pool, source)
         problems.extend(item_problems)
         for target, key in pairs:
@@ -302,6 +358,21 @@ def init_from_checkpoint(
     _errors.raise_if_problems(problems, 'init_from_checkpoint')
     p = _plan.build_plan(settings, pool, explicit=explicit, source=source)
     return execute(p, start)
+
+
+def _assignment_items(assignment_map: Any) -> tuple[list[tuple[Any, Any]], list[str]]:
+    """The (checkpoint name, target) pairs of an assignment map, or a problem."""
+    if isinstance(assignment_map, Mapping):
+        return list(assignment_map.items()), []
+    if isinstance(assignment_map, (list, tuple)) and all(
+        isinstance(item, (list, tuple)) and len(item) == 2 for item in assignment_map
+    ):
+        return [tuple(item) for item in assignment_map], []
+    return [], [
+        'assignment_map must be a dict of checkpoint name (or scope) to a variable, a list of '
+        "partitions, a variable name or a scope, e.g. {'old_scope/': 'new_scope/'}, or a list "
+        f'of such (name, target) pairs. Received: assignment_map={assignment_map!r}'
+    ]
 
 
 def _resolve_item(ckpt_name, current, pool, source):

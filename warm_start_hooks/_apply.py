@@ -269,42 +269,64 @@ def apply_graph(plan: _plan.Plan) -> None:
 
 
 def _build_graph_ops(plan, graph):
-    """Every (part, value, assign op); builds ops only, overrides nothing."""
-    inits: list[tuple[_variables.Part, tf.Tensor]] = []
-    with graph.as_default(), tf.name_scope('warm_start'):
+    """Every (part, value, assign op); builds ops only, overrides nothing.
+
+    Plain copies are built as TensorFlow's `init_from_checkpoint` builds them,
+    in the caller's name scope: `RestoreV2` ops named `checkpoint_initializer`
+    on the CPU of each variable's device, then the default assign ops. Code
+    that inspects a graph by those names keeps working. Remaps and overlaps
+    are built under `warm_start/`.
+    """
+    with graph.as_default():
         copies = [e for e in plan.entries if e.action == _plan.COPY]
-        inits += _restore_batched(plan, copies)
-        for entry in plan.entries:
-            if entry.action == _plan.REMAP:
-                inits += _remap_graph(plan, entry.name)
-            elif entry.action == _plan.OVERLAP:
-                inits += _overlap_graph(plan, entry)
-        # Build every op first; override only when all were built.
-        return [(part, value, _assign_op(part.variable, value)) for part, value in inits]
+        ops = [
+            (part, value, _assign_op(part.variable, value))
+            for part, value in _restore_batched(plan, copies)
+        ]
+        inits: list[tuple[_variables.Part, tf.Tensor]] = []
+        with tf.name_scope('warm_start'):
+            for entry in plan.entries:
+                if entry.action == _plan.REMAP:
+                    inits += _remap_graph(plan, entry.name)
+                elif entry.action == _plan.OVERLAP:
+                    inits += _overlap_graph(plan, entry)
+            # Build every op first; override only when all were built.
+            ops += [
+                (part, value, _assign_op(part.variable, value, 'assign')) for part, value in inits
+            ]
+        return ops
 
 
 def _restore_batched(plan, entries):
-    out = []
-    requests = []
+    """Restores of the copied parts: one `RestoreV2` per device, in batches."""
+    by_device: dict[str, list] = {}
     for entry in entries:
         target = plan.targets[entry.name]
         for part in target.parts:
-            requests.append((entry, target, part))
-    for i in range(0, len(requests), _RESTORE_BATCH):
-        batch = requests[i : i + _RESTORE_BATCH]
-        with tf.device('/cpu:0'):
-            tensors = tf.raw_ops.RestoreV2(
-                prefix=plan.source.prefix,
-                tensor_names=[e.source_key for e, _, _ in batch],
-                shape_and_slices=[p.spec(t.full_shape) for _, t, p in batch],
-                dtypes=[tf.as_dtype(e.source_dtype) for e, _, _ in batch],
-                name='restore',
-            )
-        for (entry, target, part), tensor in zip(batch, tensors):
-            if entry.cast:
-                tensor = tf.cast(tensor, target.dtype)
-            tensor.set_shape(part.shape)
-            out.append((part, tensor))
+            by_device.setdefault(part.variable.device, []).append((entry, target, part))
+    out = []
+    for device, requests in by_device.items():
+        for i in range(0, len(requests), _RESTORE_BATCH):
+            out += _restore(plan, device, requests[i : i + _RESTORE_BATCH])
+    return out
+
+
+def _restore(plan, device, batch):
+    # As TensorFlow places it: on the CPU of the variables' host, which reads the files.
+    with tf.device(device), tf.device('/cpu:0'):
+        tensors = tf.raw_ops.RestoreV2(
+            prefix=plan.source.prefix,
+            tensor_names=[e.source_key for e, _, _ in batch],
+            shape_and_slices=[p.spec(t.full_shape) for _, t, p in batch],
+            dtypes=[tf.as_dtype(e.source_dtype) for e, _, _ in batch],
+            name='checkpoint_initializer',
+        )
+    out = []
+    for (entry, target, part), tensor in zip(batch, tensors):
+        if entry.cast:
+            tensor = tf.cast(tensor, target.dtype)
+        tensor.set_shape(part.shape)
+        out.append((part, tensor))
     return out
 
 
@@ -352,12 +374,13 @@ def _overlap_graph(plan, entry):
     return [(part, tf.where(mask, old, fresh))]
 
 
-def _assign_op(variable, value):
+def _assign_op(variable, value, name=None):
+    """The op that assigns `value`; `name=None` gives TensorFlow's default op names."""
     from tensorflow.python.ops import resource_variable_ops
 
     replicated = _distribute.assign_op(variable, value)  # Every copy of a mirrored variable.
     if replicated is not None:
         return replicated
     if resource_variable_ops.is_resource_variable(variable):
-        return tf.raw_ops.AssignVariableOp(resource=variable.handle, value=value, name='assign')
-    return tf.compat.v1.assign(variable, value, name='assign').op
+        return tf.raw_ops.AssignVariableOp(resource=variable.handle, value=value, name=name)
+    return tf.compat.v1.assign(variable, value, name=name).op

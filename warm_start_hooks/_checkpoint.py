@@ -42,7 +42,7 @@ def _split(path: str) -> tuple[str, str]:
     return os.path.split(path)
 
 
-def resolve_prefix(path: str | os.PathLike) -> str:
+def resolve_prefix(path: str | bytes | os.PathLike) -> str:
     """Returns the checkpoint prefix that `path` names.
 
     Args:
@@ -55,7 +55,7 @@ def resolve_prefix(path: str | os.PathLike) -> str:
     Raises:
       CheckpointNotFoundError: with what was looked for and how to fix it.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # bytes too, as Estimator.export_saved_model() returns.
     gfile = tf.io.gfile
     is_dir = gfile.isdir(path)
     if is_dir and gfile.exists(_join(path, 'checkpoint')):
@@ -130,7 +130,7 @@ class CheckpointSource:
     """
 
     def __init__(self, path: str | os.PathLike):
-        self.requested = os.fspath(path)
+        self.requested = os.fsdecode(path)
         self.prefix = resolve_prefix(path)
         try:
             # Not tf.train.load_checkpoint: it would resolve the prefix again, and on

@@ -172,7 +172,7 @@ def _open(path: str) -> _checkpoint.CheckpointSource:
             return _h5.H5Source(path)
         return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
     except _errors.CheckpointNotFoundError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(' '.join(e.problems)) from None
 
 
 def _nbytes(shape: Sequence[int], dtype: tf.DType) -> int | None:
@@ -272,6 +272,11 @@ def _read_vocab(path: str, role: str) -> _vocab.Vocab:
         raise UsageError(
             f'{role} vocabulary file not found. Expected a file with one token a line; check '
             f'the path. Received: {role}={path!r}'
+        )
+    if tf.io.gfile.isdir(path):
+        raise UsageError(
+            f'{role} vocabulary is a directory, not a file. Expected a file with one token a '
+            f'line; name the file in it. Received: {role}={path!r}'
         )
     return _vocab.read_vocab(path)
 
@@ -420,33 +425,17 @@ def load_settings(path: str) -> _settings.WarmStartSettings:
             '{"ckpt_to_initialize_from": "/tmp/model"}. '
             f'Received: settings of JSON type {type(data).__name__}'
         )
-    problems = []
+    # Fields of the wrong type are listed by the plan with every other problem.
     infos = data.get('var_name_to_vocab_info')
-    if infos is not None:
-        if not isinstance(infos, dict) or not all(isinstance(v, dict) for v in infos.values()):
-            problems.append(
-                'var_name_to_vocab_info must be an object of variable name to an object of '
-                f'VocabInfo fields. Received: var_name_to_vocab_info={infos!r}'
-            )
-        else:
-            infos = {k: dict(v) for k, v in infos.items()}
-            for name, info in infos.items():
-                if info.get('backup_initializer') is not None:
-                    problems.append(
-                        f'VocabInfo for {name!r}: backup_initializer cannot be given in JSON '
-                        "(it would have to run code). Use new_row_init: 'mean', 'gaussian', "
-                        f"'fresh' or ['copy', token]. Received: "
-                        f'backup_initializer={info["backup_initializer"]!r}'
-                    )
-            data = {**data, 'var_name_to_vocab_info': infos}
-    _errors.raise_if_problems(problems, 'settings')
-    try:
-        return _settings.coerce_settings(data)
-    except TypeError as e:
-        raise _errors.WarmStartError(
-            [f'settings could not be built: {e}. Expected WarmStartSettings and VocabInfo fields.'],
-            'settings',
-        ) from None
+    problems = [
+        f'VocabInfo for {name!r}: backup_initializer cannot be given in JSON (it would have '
+        "to run code). Use new_row_init: 'mean', 'gaussian', 'fresh' or ['copy', token]. "
+        f'Received: backup_initializer={info["backup_initializer"]!r}'
+        for name, info in (infos.items() if isinstance(infos, dict) else ())
+        if isinstance(info, dict) and info.get('backup_initializer') is not None
+    ]
+    _errors.raise_if_problems(problems)
+    return _settings.coerce_settings(data)
 
 
 def _stand_in_names(source: _checkpoint.CheckpointSource) -> list[tuple[str, str]]:

@@ -19,10 +19,14 @@ class WarmStartError(Error, ValueError):
     Every problem found is listed in `problems`, so one run shows them all.
     It subclasses `ValueError` because TensorFlow's `warm_start` raises
     `ValueError` for the same conditions, and callers may already catch that.
+
+    Attributes:
+      problems: One message per problem.
+      context: What was not applied ('warm start', 'init_from_checkpoint', ...).
     """
 
-    def __init__(self, problems: Sequence[str], context: str = 'warm start'):
-        self.problems = list(problems)
+    def __init__(self, problems: str | Sequence[str], context: str = 'warm start'):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
         self.context = context
         n = len(self.problems)
         lines = [
@@ -32,9 +36,13 @@ class WarmStartError(Error, ValueError):
         lines += [f'  {i}. {p}' for i, p in enumerate(self.problems, 1)]
         super().__init__('\n'.join(lines))
 
+    def __reduce__(self):
+        # Pickled with its problems, not its message (multiprocessing, distributed jobs).
+        return type(self), (self.problems, self.context)
 
-class CheckpointNotFoundError(Error, ValueError):
-    """Raised when a checkpoint path does not resolve to a readable checkpoint."""
+    def with_earlier(self, earlier: Sequence[str]) -> WarmStartError:
+        """The same kind of error, listing `earlier` problems before its own."""
+        return type(self)([*earlier, *self.problems], self.context)
 
 
 class CorruptCheckpointError(Error, ValueError):
@@ -78,3 +86,42 @@ def first_line(e: BaseException) -> str:
     text = getattr(e, 'message', None) or str(e)
     text = str(text).strip()
     return text.splitlines()[0] if text else type(e).__name__
+
+
+# `CheckpointNotFoundError` is also a `tf.errors.NotFoundError`, which is what
+# TensorFlow's `warm_start` and `init_from_checkpoint` raise for a missing
+# checkpoint. Its class is made when first used, so that this module (and the
+# pure modules that import it) do not import TensorFlow.
+_LAZY: dict[str, type] = {}
+
+
+def _checkpoint_not_found_error() -> type:
+    import tensorflow as tf
+
+    class CheckpointNotFoundError(WarmStartError, tf.errors.NotFoundError):
+        """Raised when a checkpoint path does not resolve to a readable checkpoint.
+
+        It is a `WarmStartError` (and so a `ValueError`) and a
+        `tf.errors.NotFoundError`, as TensorFlow raises for a missing
+        checkpoint: code that catches either keeps working, e.g. to train from
+        scratch when there is nothing to warm-start from.
+        """
+
+        def __init__(self, problems: str | Sequence[str], context: str = 'warm start'):
+            WarmStartError.__init__(self, problems, context)
+            text = self.args[0]
+            # OpError's constructor resets `args`; the message lives in `message`.
+            tf.errors.NotFoundError.__init__(self, None, None, text)
+            self.args = (text,)
+
+    CheckpointNotFoundError.__module__ = __name__
+    CheckpointNotFoundError.__qualname__ = 'CheckpointNotFoundError'
+    return CheckpointNotFoundError
+
+
+def __getattr__(name: str) -> type:
+    if name == 'CheckpointNotFoundError':
+        if name not in _LAZY:
+            _LAZY[name] = _checkpoint_not_found_error()
+        return _LAZY[name]
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -142,7 +142,9 @@ def build_plan(
     # error shows them all. Checks that a bad setting would derail are skipped.
     problems = settings.problems()
     ckpt = settings.ckpt_to_initialize_from
-    if problems and not (isinstance(ckpt, (str, os.PathLike)) and os.fspath(ckpt)):
+    if problems and (
+        settings.malformed() or not (isinstance(ckpt, (str, os.PathLike)) and os.fspath(ckpt))
+    ):
         raise _errors.WarmStartError(problems)
     rules = None
     if settings.rules:
@@ -156,7 +158,7 @@ def build_plan(
         try:
             source = open_source(ckpt)
         except _errors.WarmStartError as e:
-            raise _errors.WarmStartError(problems + e.problems) from None
+            raise e.with_earlier(problems) from None
     if settings.rules and rules is None:
         # Without the rules, every name lookup would be wrong.
         _errors.raise_if_problems(problems)
@@ -444,7 +446,9 @@ def open_source(path: Any) -> _checkpoint.CheckpointSource:
         if _h5.is_h5_path(path):
             return _h5.H5Source(path)
         return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
-    except (_errors.CheckpointNotFoundError, _errors.CorruptCheckpointError) as e:
+    except _errors.CheckpointNotFoundError:
+        raise  # A WarmStartError that is also TensorFlow's NotFoundError.
+    except _errors.CorruptCheckpointError as e:
         raise _errors.WarmStartError([str(e)]) from None
 
 

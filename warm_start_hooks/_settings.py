@@ -19,6 +19,7 @@ from typing import Any
 
 from warm_start_hooks import _errors
 from warm_start_hooks import _lookup
+from warm_start_hooks import _validation
 
 # Selection collections.
 TRAINABLE = 'trainable'
@@ -96,9 +97,11 @@ class VocabInfo:
     seed: int = 0
 
     def __post_init__(self):
+        # A `bytes` vocabulary is a path, as TensorFlow reads it, never a sequence of bytes.
         # Tokenizers, lookup layers and token -> id views become token tuples here,
         # so everything downstream sees a path or a sequence of strings.
         for field in ('new_vocab', 'old_vocab'):
+            _decode_path(self, field)
             object.__setattr__(self, field, _lookup.vocab_tokens(getattr(self, field)))
 
     # VocabInfo.from_lookup(new_lookup, old_vocab, *, old_layout='same', axis=0, ...): the
@@ -107,62 +110,7 @@ class VocabInfo:
 
     def problems(self, var_name: str) -> list[str]:
         """Returns what is wrong with these fields, one message per problem."""
-        out = []
-        where = f'VocabInfo for variable {var_name!r}'
-        for field in ('new_vocab_size', 'num_oov_buckets', 'old_vocab_size', 'axis'):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int):
-                out.append(f'{where}: {field} must be an int. Received: {field}={value!r}')
-        if out:
-            return out
-        if self.axis not in (0, 1):
-            out.append(
-                f'{where}: axis must be 0 (rows, e.g. embeddings) or 1 (columns, e.g. a class '
-                f'head). Received: axis={self.axis!r}'
-            )
-        if self.new_vocab_size < 0:
-            out.append(
-                f'{where}: new_vocab_size must be >= 0. Received: '
-                f'new_vocab_size={self.new_vocab_size}'
-            )
-        if self.num_oov_buckets < 0:
-            out.append(
-                f'{where}: num_oov_buckets must be >= 0. Received: '
-                f'num_oov_buckets={self.num_oov_buckets}'
-            )
-        if self.old_vocab_size < -1 or self.old_vocab_size == 0:
-            out.append(
-                f'{where}: old_vocab_size must be -1 (every line) or positive. Received: '
-                f'old_vocab_size={self.old_vocab_size}'
-            )
-        for field in ('new_vocab', 'old_vocab'):
-            value = getattr(self, field)
-            if not isinstance(value, (str, os.PathLike, Sequence)) or (
-                isinstance(value, (str, os.PathLike)) and not os.fspath(value)
-            ):
-                out.append(
-                    f'{where}: {field} must be a file path or a sequence of tokens. '
-                    f'Received: {field}={value!r}'
-                )
-        if self.new_row_init is not None:
-            ok = self.new_row_init in _NEW_ROW_INITS or (
-                isinstance(self.new_row_init, tuple)
-                and len(self.new_row_init) == 2
-                and self.new_row_init[0] == 'copy'
-                and isinstance(self.new_row_init[1], str)
-            )
-            if not ok:
-                out.append(
-                    f"{where}: new_row_init must be 'mean', 'gaussian', 'fresh' or "
-                    "('copy', token). "
-                    f'Received: new_row_init={self.new_row_init!r}'
-                )
-            elif self.backup_initializer is not None:
-                out.append(
-                    f'{where}: give backup_initializer or new_row_init, not both. Received: '
-                    f'new_row_init={self.new_row_init!r}'
-                )
-        return out
+        return _validation.vocab_fields_problems(self, var_name, _NEW_ROW_INITS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,84 +182,78 @@ class WarmStartSettings:
     max_bytes_in_memory: int | None = 256 << 20
     provenance_dir: str | None = None
 
+    def __post_init__(self):
+        # `Estimator.export_saved_model()` returns `bytes`; TensorFlow accepts them as paths.
+        for field in ('ckpt_to_initialize_from', 'provenance_dir'):
+            _decode_path(self, field)
+
     def problems(self) -> list[str]:
         """Returns what is wrong with these settings, before any checkpoint is read."""
-        out = []
-        ckpt = self.ckpt_to_initialize_from
-        if not isinstance(ckpt, (str, os.PathLike)) or not os.fspath(ckpt):
-            out.append(
-                'ckpt_to_initialize_from must be a non-empty checkpoint path. '
-                f'Received: ckpt_to_initialize_from={ckpt!r}'
-            )
-        if self.collection is not None and self.collection not in _COLLECTIONS:
-            out.append(
-                f"collection must be 'trainable', 'all' or None. "
-                f'Received: collection={self.collection!r}'
-            )
-        policies = (
-            self.shape_policy.values()
-            if isinstance(self.shape_policy, Mapping)
-            else [self.shape_policy]
+        return [
+            *self._field_problems(),
+            *_validation.vocab_info_problems(self.var_name_to_vocab_info, _as_vocab_info),
+        ]
+
+    def malformed(self) -> bool:
+        """Whether a field has a type or form planning cannot use (a list for a dict, a bad regex).
+
+        Planning then stops at the settings' own problems, instead of checking
+        the variables and the checkpoint against settings it cannot read. A
+        `VocabInfo` with bad fields only leaves out its own variable's remap.
+        """
+        infos = self.var_name_to_vocab_info
+        return bool(
+            self._field_problems()
+            or _validation.mapping_problems('var_name_to_vocab_info', infos)
+            or any(_as_vocab_info(i) is None for i in (infos or {}).values())
         )
-        for p in policies:
-            if p not in _SHAPE_POLICIES:
-                out.append(
-                    "shape_policy must be 'error', 'skip' or 'overlap'. "
-                    f'Received: shape_policy={p!r}'
-                )
-        if self.dtype_policy not in _DTYPE_POLICIES:
-            out.append(
-                f"dtype_policy must be 'error' or 'cast'. "
-                f'Received: dtype_policy={self.dtype_policy!r}'
-            )
-        if self.on_missing not in _MISSING_POLICIES:
-            out.append(
-                f"on_missing must be 'error' or 'skip'. Received: on_missing={self.on_missing!r}"
-            )
-        if self.remap_backend not in _BACKENDS:
-            out.append(
-                f"remap_backend must be 'numpy' or 'tf_ops'. "
-                f'Received: remap_backend={self.remap_backend!r}'
-            )
-        mb = self.max_bytes_in_memory
-        if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0):
-            out.append(
-                'max_bytes_in_memory must be a positive int or None. '
-                f'Received: max_bytes_in_memory={mb!r}'
-            )
-        for rule in self.rules:
-            if (
-                not isinstance(rule, (tuple, list))
-                or len(rule) != 2
-                or not isinstance(rule[0], str)
-                or not (rule[1] is None or isinstance(rule[1], str))
-            ):
-                out.append(
-                    'each rule must be a (regex, replacement-or-None) pair. '
-                    f'Received: rule={rule!r}'
-                )
-        for name, info in (self.var_name_to_vocab_info or {}).items():
-            if not isinstance(name, str):
-                name = getattr(name, 'deref', lambda n=name: n)()
-                name = getattr(name, 'path', None) or getattr(name, 'name', repr(name))
-            if not isinstance(info, VocabInfo):
-                info = from_tf_vocab_info(info)
-            if info is None:
-                out.append(
-                    'var_name_to_vocab_info values must be VocabInfo. '
-                    f'Received: {name!r}: {self.var_name_to_vocab_info[name]!r}'
-                )
-            else:
-                out.extend(info.problems(name))
-        return out
+
+    def _field_problems(self) -> list[str]:
+        """Problems of every field but the `VocabInfo`s."""
+        v = _validation
+        return [
+            *v.path_problems(
+                'ckpt_to_initialize_from', self.ckpt_to_initialize_from, 'checkpoint path'
+            ),
+            *v.choice_problems('collection', self.collection, (*_COLLECTIONS, None)),
+            *v.shape_policy_problems(self.shape_policy, _SHAPE_POLICIES),
+            *v.choice_problems('dtype_policy', self.dtype_policy, _DTYPE_POLICIES),
+            *v.choice_problems('on_missing', self.on_missing, _MISSING_POLICIES),
+            *v.choice_problems('remap_backend', self.remap_backend, _BACKENDS),
+            *v.positive_int_problems('max_bytes_in_memory', self.max_bytes_in_memory),
+            *v.flag_problems('strict', self.strict),
+            *v.flag_problems('include_slots', self.include_slots),
+            *v.path_problems('provenance_dir', self.provenance_dir, 'directory', True),
+            *v.rules_problems(self.rules),
+            *v.patterns_problems('ignore_checkpoint_keys', self.ignore_checkpoint_keys),
+            *v.prev_name_problems(self.var_name_to_prev_var_name),
+        ]
 
     @property
     def vocab_infos(self) -> dict[str, VocabInfo]:
         """`var_name_to_vocab_info` with TensorFlow `VocabInfo`s converted."""
-        out = {}
-        for name, info in (self.var_name_to_vocab_info or {}).items():
-            out[name] = info if isinstance(info, VocabInfo) else from_tf_vocab_info(info)
-        return out
+        infos = self.var_name_to_vocab_info
+        if not isinstance(infos, Mapping):
+            return {}
+        return {name: _as_vocab_info(info) for name, info in infos.items()}
+
+
+def _decode_path(obj: Any, field: str) -> None:
+    """Sets a `bytes` path field of a frozen dataclass to its `str`.
+
+    TensorFlow's file functions take UTF-8 paths; bytes that are not UTF-8 are
+    left as they are, and `problems()` reports them.
+    """
+    value = getattr(obj, field)
+    if isinstance(value, bytes):
+        try:
+            object.__setattr__(obj, field, value.decode('utf-8'))
+        except UnicodeDecodeError:
+            pass
+
+
+def _as_vocab_info(info: Any) -> VocabInfo | None:
+    return info if isinstance(info, VocabInfo) else from_tf_vocab_info(info)
 
 
 def from_tf_vocab_info(info: Any) -> VocabInfo | None:
@@ -330,68 +272,110 @@ def from_tf_vocab_info(info: Any) -> VocabInfo | None:
     )
 
 
-def _vocab_info_from_dict(fields: Mapping[str, Any]) -> VocabInfo:
-    """A `VocabInfo` from JSON-style fields; a `["copy", token]` list becomes the tuple."""
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.name != '_']
+
+
+def unknown_field_problems(names: Any, cls: type, what: str) -> list[str]:
+    """A problem naming fields of `cls` that do not exist, with the closest known ones."""
+    known = _field_names(cls)
+    unknown = sorted(str(n) for n in names if n not in known)
+    if not unknown:
+        return []
+    return [
+        f'unknown {what} field(s) {unknown}; expected some of {known}.'
+        + _errors.did_you_mean(unknown[0], known)
+        + f' Received: {unknown[0]}'
+    ]
+
+
+def _vocab_info_from_dict(name: Any, fields: Mapping[str, Any]) -> tuple[Any, list[str]]:
+    """A `VocabInfo` from JSON-style fields (a `["copy", token]` list becomes the tuple)."""
+    where = f'VocabInfo for variable {_validation.key_text(name)!r}'
+    problems = [f'{where}: {p}' for p in unknown_field_problems(fields, VocabInfo, 'VocabInfo')]
+    required = [f.name for f in dataclasses.fields(VocabInfo)][:4]
+    missing = [f for f in required if f not in fields]
+    if missing:
+        problems.append(
+            f'{where}: missing field(s) {missing}; new_vocab, new_vocab_size, num_oov_buckets '
+            f'and old_vocab are required. Received: {dict(fields)!r}'
+        )
+    if problems:
+        return None, problems
     fields = dict(fields)
     if isinstance(fields.get('new_row_init'), list):
         fields['new_row_init'] = tuple(fields['new_row_init'])
-    return VocabInfo(**fields)
+    return VocabInfo(**fields), []
+
+
+def _from_fields(value: Mapping[str, Any]) -> WarmStartSettings:
+    """`WarmStartSettings` from a dict of fields; wrong types are left to `problems()`."""
+    problems = unknown_field_problems(value, WarmStartSettings, 'settings')
+    if 'ckpt_to_initialize_from' not in value:
+        problems.append(
+            'settings must give ckpt_to_initialize_from, the checkpoint to warm-start from. '
+            f'Received: fields {sorted(map(str, value))}'
+        )
+    fields = dict(value)
+    infos = fields.get('var_name_to_vocab_info')
+    if isinstance(infos, Mapping):
+        converted = {}
+        for k, v in infos.items():
+            if isinstance(v, Mapping):
+                v, info_problems = _vocab_info_from_dict(k, v)
+                problems += info_problems
+            converted[k] = v
+        fields['var_name_to_vocab_info'] = converted
+    rules = fields.get('rules')
+    if isinstance(rules, (list, tuple)):
+        # JSON has no tuples: each [regex, replacement] list becomes a pair.
+        fields['rules'] = tuple(tuple(r) if isinstance(r, list) else r for r in rules)
+    _errors.raise_if_problems(problems)
+    return WarmStartSettings(**fields)
 
 
 def coerce_settings(value: Any, **overrides: Any) -> WarmStartSettings:
     """Returns `WarmStartSettings` from ours, TensorFlow's, a dict or a path.
 
+    Fields of the wrong type are not refused here: `problems()` lists them.
+
     Args:
       value: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
-        JSON-style dict of the fields, or a checkpoint path (all variables).
+        JSON-style dict of the fields, or a checkpoint path (str, bytes or
+        `os.PathLike`; all trainable variables).
       **overrides: Keyword-only fields to set on the result.
 
     Returns:
       The settings.
 
     Raises:
-      WarmStartError: `value` is none of those forms.
+      WarmStartError: `value` is none of those forms, or names unknown fields.
     """
     if isinstance(value, WarmStartSettings):
         out = value
-    elif isinstance(value, (str, os.PathLike)):
-        out = WarmStartSettings(os.fspath(value))
+    elif isinstance(value, (str, bytes, os.PathLike)):
+        out = WarmStartSettings(value if isinstance(value, bytes) else os.fspath(value))
     elif isinstance(value, Mapping):
-        known = {f.name for f in dataclasses.fields(WarmStartSettings)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise _errors.WarmStartError(
-                [
-                    f'unknown settings field(s) {unknown}; expected some of '
-                    f'{sorted(known - {"_"})}.' + _errors.did_you_mean(unknown[0], known)
-                ],
-                'settings',
-            )
-        fields = dict(value)
-        if fields.get('var_name_to_vocab_info'):
-            fields['var_name_to_vocab_info'] = {
-                k: v if isinstance(v, VocabInfo) else _vocab_info_from_dict(v)
-                for k, v in fields['var_name_to_vocab_info'].items()
-            }
-        if 'rules' in fields:
-            fields['rules'] = tuple(tuple(r) for r in fields['rules'])
-        out = WarmStartSettings(**fields)
+        out = _from_fields(value)
     elif hasattr(value, 'ckpt_to_initialize_from'):
-        # tf.estimator.WarmStartSettings (a namedtuple).
+        # tf.estimator.WarmStartSettings (a namedtuple); its dicts are copied as given.
+        def copy(mapping):
+            return (dict(mapping) or None) if isinstance(mapping, Mapping) else mapping
+
         out = WarmStartSettings(
             value.ckpt_to_initialize_from,
-            value.vars_to_warm_start,
-            dict(value.var_name_to_vocab_info or {}) or None,
-            dict(value.var_name_to_prev_var_name or {}) or None,
+            getattr(value, 'vars_to_warm_start', '.*'),
+            copy(getattr(value, 'var_name_to_vocab_info', None)),
+            copy(getattr(value, 'var_name_to_prev_var_name', None)),
         )
     else:
         raise _errors.WarmStartError(
             [
                 'settings must be a WarmStartSettings, a tf.estimator.WarmStartSettings, a dict '
-                f'or a checkpoint path. Received: settings={value!r}'
-            ],
-            'settings',
+                f'of its fields or a checkpoint path. Received: settings={value!r}'
+            ]
         )
     if overrides:
+        _errors.raise_if_problems(unknown_field_problems(overrides, WarmStartSettings, 'settings'))
         out = dataclasses.replace(out, **overrides)
     return out

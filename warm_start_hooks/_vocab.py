@@ -62,6 +62,11 @@ def read_vocab(vocab: _settings.Vocab) -> Vocab:
             f'Vocabulary file not found. Expected a file with one token a line; check the '
             f'path. Received: path={path!r}'
         ) from None
+    except tf.errors.OpError as e:  # A directory, no permission, ...
+        raise _errors.VocabError(
+            f'Vocabulary file cannot be read: {_errors.first_line(e)}. Expected a file with '
+            f'one token a line; check the path. Received: path={path!r}'
+        ) from None
     try:
         text = data.decode('utf-8')
     except UnicodeDecodeError as e:

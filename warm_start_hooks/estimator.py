@@ -29,6 +29,7 @@ from warm_start_hooks import _api
 from warm_start_hooks import _apply
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
+from warm_start_hooks import _export
 from warm_start_hooks import _plan
 from warm_start_hooks import _provenance
 from warm_start_hooks import _report
@@ -82,8 +83,8 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
 
     Args:
       settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
-        dict of `WarmStartSettings` fields, or a checkpoint path (warm-start
-        every trainable variable).
+        dict of `WarmStartSettings` fields, or a checkpoint or SavedModel path
+        (str, bytes or `os.PathLike`; warm-start every trainable variable).
       model_dir: Keyword-only. The directory the session restores the model
         from (the Estimator's `model_dir`, `MonitoredTrainingSession`'s
         `checkpoint_dir`). If it holds a checkpoint in `begin()`, nothing is
@@ -139,12 +140,17 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             problems.extend(e.problems)
         if self._settings is not None:
             problems.extend(self._settings.problems())
+        if isinstance(model_dir, bytes):
+            try:
+                model_dir = model_dir.decode('utf-8')
+            except UnicodeDecodeError:
+                pass  # Reported below.
         if model_dir is not None and (
             not isinstance(model_dir, (str, os.PathLike)) or not os.fspath(model_dir)
         ):
             problems.append(
-                'model_dir must be a non-empty directory path or None. '
-                f'Received: model_dir={model_dir!r}'
+                'model_dir must be a non-empty directory path (str, UTF-8 bytes or '
+                f'os.PathLike) or None. Received: model_dir={model_dir!r}'
             )
         if not isinstance(log_report, bool):
             problems.append(
@@ -324,8 +330,8 @@ def _tf_estimator(received: str) -> Any:
 def _check_modes(modes: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
     if isinstance(modes, str):
         modes = (modes,)
-    modes = tuple(modes)
-    bad = [m for m in modes if m not in _SPEC_HOOKS]
+    modes = tuple(modes) if isinstance(modes, (list, tuple, set, frozenset)) else (modes,)
+    bad = [m for m in modes if not isinstance(m, str) or m not in _SPEC_HOOKS]
     if bad or not modes:
         return modes, [
             "modes must hold tf.estimator.ModeKeys values ('train', 'eval', 'infer'). "
@@ -409,13 +415,17 @@ def with_warm_start(
     Args:
       model_fn: An Estimator `model_fn`.
       settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
-        dict of fields or a checkpoint path.
+        dict of fields, or a checkpoint or SavedModel path (str, bytes, such as
+        `export_saved_model()` returns, or `os.PathLike`).
       modes: Keyword-only. The `tf.estimator.ModeKeys` that warm-start.
         Defaults to `('train', 'eval', 'infer')`, as `warm_start_from`.
       log_report: Keyword-only. Log each run's report. Defaults to `True`.
 
     Returns:
-      A `WarmStartModelFn`; its `report` is the latest run's report.
+      A `WarmStartModelFn`; its `report` is the latest run's report. An
+      Estimator built on it cannot export before its first checkpoint
+      (Estimator raises "Couldn't find trained model"); `warm_started_estimator`
+      can.
 
     Raises:
       FrameworkMissingError: `tf.estimator` is not available.
@@ -471,15 +481,28 @@ def warm_started_estimator(
     The canonical replacement for `warm_start_from=`, for canned Estimators
     (`DNNClassifier`, `LinearClassifier`, `DNNLinearCombinedClassifier`, ...)
     and custom ones alike: build the Estimator without `warm_start_from`, then
-    wrap it. The result is a `tf.estimator.Estimator` with the same
-    `model_fn`, `model_dir`, `config` and `params`, whose `EstimatorSpec`s
-    carry a `WarmStartHook` (see `with_warm_start`). It is not an instance of
-    the canned class, but trains, evaluates, predicts and exports the same.
+    wrap it. The result is a `tf.estimator.Estimator` (a subclass of it) with
+    the same `model_fn`, `model_dir`, `config` and `params`, whose
+    `EstimatorSpec`s carry a `WarmStartHook` (see `with_warm_start`). It is
+    not an instance of the canned class, but trains, evaluates and predicts
+    the same.
+
+    Exports (`export_saved_model` and the others) made before `model_dir`
+    holds a checkpoint, without `checkpoint_path`, export the values training
+    would start from: the initial values with the warm start applied, as
+    `predict()` and `evaluate()` see them. For the variables the settings
+    select, these are the values `warm_start_from` gives; the others keep
+    their initial values and `global_step` is 0. (TensorFlow's export with
+    `warm_start_from` restores the source checkpoint as it is instead: the
+    same values for plain copies, but no renames or vocabulary remaps, the
+    source's `global_step`, and an error if the source lacks a variable.)
+    Once there is a checkpoint, exporting is Estimator's own.
 
     Args:
       estimator: A `tf.estimator.Estimator` built without `warm_start_from`.
       settings: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
-        dict of fields or a checkpoint path.
+        dict of fields, or a checkpoint or SavedModel path (str, bytes, such as
+        `export_saved_model()` returns, or `os.PathLike`).
       modes: Keyword-only. The `tf.estimator.ModeKeys` that warm-start.
         Defaults to `('train', 'eval', 'infer')`, as `warm_start_from`.
       log_report: Keyword-only. Log each run's report. Defaults to `True`.
@@ -490,7 +513,10 @@ def warm_started_estimator(
     Raises:
       FrameworkMissingError: `tf.estimator` is not available.
       WarmStartError: Invalid settings, or `estimator` is not an Estimator or
-        already has `warm_start_from` (all problems listed).
+        already has `warm_start_from` (all problems listed). Planning problems
+        are raised by `train`, `evaluate`, `predict` and exports; a missing
+        checkpoint as `CheckpointNotFoundError`, also a
+        `tf.errors.NotFoundError` as with `warm_start_from`.
 
     Example:
       ```python
@@ -563,4 +589,8 @@ def warm_started_estimator(
         problems.extend(e.problems)
     _errors.raise_if_problems(problems, 'warm_started_estimator')
     logging.info('Warm-starting %s through WarmStartHook.', type(estimator).__name__)
-    return cls(model_fn=model_fn, config=estimator.config, params=estimator.params or None)
+    out = _export.exporting_class(cls)(
+        model_fn=model_fn, config=estimator.config, params=estimator.params or None
+    )
+    out._warm_start_model_fn = model_fn  # pylint: disable=protected-access
+    return out
