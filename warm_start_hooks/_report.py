@@ -72,10 +72,22 @@ class WarmStartReport:
 
     # ---- queries -------------------------------------------------------
     def entry(self, name: str) -> _plan.PlanEntry:
-        """The entry of variable `name`."""
+        """The entry of variable `name`, or of the entry with id `name`.
+
+        Raises:
+          KeyError: No such variable, or several variables have that name
+            (then ask by `PlanEntry.id`, e.g. 'Variable@model/w1').
+        """
         for e in self.entries:
-            if e.name == name:
+            if e.id == name:
                 return e
+        found = [e for e in self.entries if e.name == name]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise KeyError(
+                f'{len(found)} variables are named {name!r}; ask by id: {[e.id for e in found]}'
+            )
         raise KeyError(f'No variable {name!r} in this report. Names: {self.names()}')
 
     def names(self, action: str | None = None) -> list[str]:
@@ -124,7 +136,7 @@ class WarmStartReport:
                 (
                     e.name,
                     e.action + (' +cast' if e.cast else ''),
-                    _short_key(e.source_key),
+                    e.source_path or _short_key(e.source_key),
                     'x'.join(str(d) for d in e.shape) or 'scalar',
                     e.dtype if not e.cast else f'{e.source_dtype}->{e.dtype}',
                     _details(e),
@@ -169,6 +181,8 @@ def _details(e: _plan.PlanEntry) -> str:
         parts.append(f'{e.partitions} parts')
     if e.renamed_by not in ('same',):
         parts.append(f'via {e.renamed_by}')
+    if e.id != e.name and e.path:
+        parts.append(f'at {e.path}')  # Variables that share a name.
     if e.reason:
         parts.append(e.reason)
     return '; '.join(parts)
