@@ -138,7 +138,7 @@ class CheckpointSource:
             ) from None
         _datafiles.check_data_files(self.prefix, self.shapes, self.dtypes)
         # What was planned against; `check_unchanged` compares the files with it.
-        self._fingerprint = _datafiles.fingerprint(self.prefix)
+        self._state = _datafiles.file_state(self.prefix)
         self.object_based = _OBJECT_GRAPH_KEY in self.shapes
         self.graph: _objgraph.SavedGraph | None = None
         self._by_name: dict[str, list[str]] = {}
@@ -344,7 +344,7 @@ class CheckpointSource:
 
     def fingerprint(self) -> str:
         """sha256 of the index file and the data files' sizes, when the source was opened."""
-        return self._fingerprint
+        return _datafiles.fingerprint(self._state)
 
     def check_unchanged(self) -> None:
         """Checks that the files are still those planned against (cheap: index and sizes).
@@ -354,12 +354,12 @@ class CheckpointSource:
             opened; it names the checkpoint and what changed.
         """
         try:
-            same = _datafiles.fingerprint(self.prefix) == self._fingerprint
+            same = _datafiles.file_state(self.prefix) == self._state
         except (OSError, tf.errors.OpError):
             same = False
         if same:
             return
-        what = _datafiles.describe_change(self.prefix, self.shapes, self.dtypes)
+        what = _datafiles.describe_change(self.prefix, self._state, self.shapes, self.dtypes)
         raise _errors.ApplyError(
             f'Checkpoint {self.prefix!r} changed between planning and applying: {what}. No '
             'variable was changed. Expected the files planned against to stay in place until '

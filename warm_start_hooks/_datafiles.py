@@ -157,30 +157,72 @@ def _check_total_size(prefix: str, shapes: dict, dtypes: dict) -> None:
         )
 
 
-def fingerprint(prefix: str) -> str:
-    """sha256 of the index file and the data files' names and sizes: cheap and stable.
+def file_state(prefix: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """(sha256 of the index file, (name, size) of each data file): cheap to take.
 
     A checkpoint rewritten at the same prefix has another index (each tensor's
     offset, size and checksum are in it), so this changes with any new value
-    without reading the data files.
+    without reading the data files. The data files are those the index's
+    header names; the directory is listed only when the header cannot be read.
     """
-    h = hashlib.sha256()
     with tf.io.gfile.GFile(prefix + '.index', 'rb') as f:
-        h.update(f.read())
-    for path, _, _ in data_files(prefix):
-        h.update(split(path)[1].encode())
-        h.update(str(tf.io.gfile.stat(path).length).encode())
+        data = f.read()
+    num_shards = _num_shards(data)
+    if num_shards is None:
+        paths = [path for path, _, _ in data_files(prefix)]
+    else:
+        paths = [_bundle.data_path(prefix, s, num_shards) for s in range(num_shards)]
+    sizes = tuple((split(path)[1], int(tf.io.gfile.stat(path).length)) for path in paths)
+    return hashlib.sha256(data).hexdigest(), sizes
+
+
+def _num_shards(index: bytes) -> int | None:
+    """The data file count an index's header gives, or None if it cannot be read."""
+    from google.protobuf import message
+    from tensorflow.core.protobuf import tensor_bundle_pb2
+
+    try:
+        key, value = next(iter(_bundle.table_entries(index)))
+        if key:
+            return None
+        return max(1, tensor_bundle_pb2.BundleHeaderProto.FromString(value).num_shards)
+    except (_errors.Error, message.DecodeError, StopIteration, ValueError, IndexError):
+        return None
+
+
+def fingerprint(state: tuple[str, tuple[tuple[str, int], ...]]) -> str:
+    """sha256 of a `file_state`: the index and the data files' names and sizes."""
+    h = hashlib.sha256(state[0].encode())
+    for name, size in state[1]:
+        h.update(name.encode())
+        h.update(str(size).encode())
     return h.hexdigest()
 
 
-def describe_change(prefix: str, shapes: dict, dtypes: dict) -> str:
-    """What differs between the tensors planned (`shapes`, `dtypes`) and the files now."""
+def describe_change(prefix: str, before: tuple, shapes: dict, dtypes: dict) -> str:
+    """What differs between the files planned against (`before`, `shapes`, `dtypes`) and now."""
+    try:
+        now = file_state(prefix)
+    except (OSError, tf.errors.OpError) as e:
+        return f'it cannot be read any more ({_errors.first_line(e)})'
+    if now[0] == before[0]:
+        sizes = [
+            f'{name} was {dict(before[1]).get(name, "missing")} bytes, now {size}'
+            for name, size in now[1]
+            if dict(before[1]).get(name) != size
+        ]
+        gone = [name for name, _ in before[1] if name not in dict(now[1])]
+        return 'data file ' + '; '.join(sizes + [f'{n} is gone' for n in gone])
     try:
         reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         now_shapes = {k: tuple(v) for k, v in reader.get_variable_to_shape_map().items()}
         now_dtypes = {k: tf.as_dtype(v) for k, v in reader.get_variable_to_dtype_map().items()}
     except (tf.errors.OpError, ValueError, RuntimeError, IndexError) as e:
         return f'it cannot be read any more ({_errors.first_line(e)})'
+    return _tensor_changes(shapes, dtypes, now_shapes, now_dtypes)
+
+
+def _tensor_changes(shapes, dtypes, now_shapes, now_dtypes) -> str:
     changes = [f'{k!r} is gone' for k in sorted(set(shapes) - set(now_shapes))]
     changes += [f'{k!r} is new' for k in sorted(set(now_shapes) - set(shapes))]
     for k in sorted(set(shapes) & set(now_shapes)):
