@@ -16,6 +16,9 @@ import tensorflow as tf
 import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 import warm_start_hooks as wsh
 
@@ -249,6 +252,70 @@ class KerasTest(parameterized.TestCase):
                 variables=new,
                 var_name_to_prev_var_name={kernel.value.ref(): 'd/0'},
             )
+
+
+# ---- property: random trees with repeated names, against restore ---------------
+
+_VARIABLE = st.tuples(
+    st.just('var'),
+    st.sampled_from(['w', 'b', None]),  # None: an unnamed variable, 'Variable:0'.
+    st.sampled_from([(2,), (3,), (2, 3)]),
+    st.booleans(),  # trainable
+)
+_TREE = st.recursive(
+    _VARIABLE,
+    lambda inner: st.tuples(
+        st.sampled_from(['module', 'list']), st.lists(inner, min_size=1, max_size=3)
+    ),
+    max_leaves=8,
+)
+# The root module's children, and whether it also holds its first variable a second time.
+_SPECS = st.tuples(st.lists(_TREE, min_size=1, max_size=4), st.booleans())
+
+
+def _build(spec, seed):
+    """A tf.Module tree from `spec`; the same spec always gives the same structure."""
+    rng = np.random.default_rng(seed)
+    made = []
+
+    def build(node):
+        if node[0] == 'var':
+            _, name, shape, trainable = node
+            value = rng.normal(size=shape).astype(np.float32)
+            made.append(tf.Variable(value, name=name, trainable=trainable))
+            return made[-1]
+        children = [build(child) for child in node[1]]
+        if node[0] == 'list':
+            return children  # Tracked as a list: paths 'c0/1/...'.
+        module = tf.Module()
+        for i, child in enumerate(children):
+            setattr(module, f'c{i}', child)
+        return module
+
+    children, shared = spec
+    root = build(('module', children))
+    if shared:
+        root.shared = made[0]  # A second path to the same variable.
+    return root
+
+
+class RestorePropertyTest(parameterized.TestCase):
+    @settings(max_examples=15, deadline=None, derandomize=True, database=None)
+    @given(spec=_SPECS)
+    def test_like_checkpoint_restore(self, spec):
+        old = _build(spec, 0)
+        directory = self.create_tempdir().full_path
+        prefix = tf.train.Checkpoint(model=old).save(os.path.join(directory, 'ckpt'))
+        new = _build(spec, 1)
+        report = wsh.warm_start(prefix, ['.*'], variables=new)
+        oracle = _build(spec, 2)
+        tf.train.Checkpoint(model=oracle).restore(prefix).assert_existing_objects_matched()
+        self.assertLen(report.entries, len(new.variables))
+        for got, want, before in zip(
+            _values(new.variables), _values(oracle.variables), _values(old.variables)
+        ):
+            np.testing.assert_array_equal(got, want, err_msg=str(spec))
+            np.testing.assert_array_equal(got, before, err_msg=str(spec))
 
 
 if __name__ == '__main__':

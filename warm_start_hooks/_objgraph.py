@@ -99,10 +99,11 @@ class SavedGraph:
             if node in best:
                 continue
             best[node] = path
+            through = opt + (node in optimizers)
             for name, child in self.children[node].items():
                 if child not in best:
                     cost = (
-                        opt + (child in optimizers),
+                        through,
                         depth + 1,
                         private + name.startswith('_'),
                         f'{path}/{name}' if path else name,
@@ -169,22 +170,4 @@ def _match_from(graph: SavedGraph, root: Any, start: int) -> dict[int, int]:
                 found.setdefault(id(child), child_node)
             else:
                 queue.append(child_node)
-    _match_slots(graph, bound, found)
     return found
-
-
-def _match_slots(graph: SavedGraph, bound: dict[int, Any], found: dict[int, int]) -> None:
-    """Slots saved as an optimizer's slot variables (TF1 and Keras 2 optimizers)."""
-    for opt_node, slots in graph.slots.items():
-        get_slot = getattr(bound.get(opt_node), 'get_slot', None)
-        if get_slot is None:
-            continue
-        for var_node, slot_name, slot_node in slots:
-            if var_node not in bound:
-                continue
-            try:
-                slot = get_slot(bound[var_node], slot_name)
-            except (AttributeError, KeyError, TypeError, ValueError):
-                continue
-            if slot is not None:
-                found.setdefault(id(slot), slot_node)
