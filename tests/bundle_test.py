@@ -120,7 +120,7 @@ class BundleIndexTest(parameterized.TestCase):
             self.assertTrue(got.flags.writeable)
         # A range beyond the rows is an error: clipping would hide a wrong index.
         for start, stop in [(-1, n), (0, n + 1), (min(n, 4), min(n, 4) - 1)]:
-            with self.assertRaisesRegex(IndexError, 'Rows .* were asked for'):
+            with self.assertRaisesRegex(IndexError, 'Rows .* asked for'):
                 index.read_rows('x', start, stop)
 
     def test_many_keys_span_several_data_blocks(self):

@@ -260,7 +260,7 @@ def _resolve_item(ckpt_name, current, pool, source):
     if _variables.is_variable(current) or _select.is_group(current):
         (target,) = _variables.to_targets([current])
         # Reuse the pool's target for the same variable, so it is planned once.
-        return [(_same_in_pool(target, pool), ckpt_name)], []
+        return [(pool.same(target), ckpt_name)], []
     if not isinstance(current, str):
         return [], [
             'assignment_map values must be a variable, a list of partitions, a variable name '
@@ -290,7 +290,7 @@ def _resolve_list(ckpt_name, current, pool):
             'fails here too). Map each variable on its own: '
             f"[('{ckpt_name}', a), ('{ckpt_name}', b)]. Received: {ckpt_name!r}: {names}"
         ]
-    return [(_same_in_pool(targets[0], pool), ckpt_name)], []
+    return [(pool.same(targets[0]), ckpt_name)], []
 
 
 def _resolve_name(ckpt_name, current, pool, source):
@@ -362,11 +362,3 @@ def _standalone_part(name, variable):
     part = _variables.Part(variable, (0,) * len(shape), shape)
     dtype = tf.as_dtype(variable.dtype).base_dtype
     return _variables.Target(name, [part], shape, dtype, bool(getattr(variable, 'trainable', True)))
-
-
-def _same_in_pool(target, pool):
-    ids = {id(p.variable) for p in target.parts}
-    for t in pool.everything:
-        if {id(p.variable) for p in t.parts} == ids:
-            return t
-    return target

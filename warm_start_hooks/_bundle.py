@@ -347,12 +347,8 @@ def read_location_rows(loc: TensorLocation, start: int, stop: int) -> np.ndarray
     """Rows `[start, stop)` of the tensor at `loc` (see `BundleIndex.read_rows`)."""
     n = loc.shape[0]
     start, stop = int(start), int(stop)
-    if not 0 <= start <= stop <= n:
-        # Never clipped: a clipped range would silently repeat or drop rows.
-        raise IndexError(
-            f'Rows {start}..{stop} of tensor {loc.key!r} were asked for, but it has rows '
-            f'0..{n}. Received: start={start}, stop={stop}'
-        )
+    if not 0 <= start <= stop <= n:  # Never clipped: that would repeat or drop rows.
+        raise IndexError(f'Rows {start}..{stop} of tensor {loc.key!r} asked for; 0..{n} exist.')
     out = empty_aligned((stop - start,) + loc.shape[1:], loc.dtype)
     if out.nbytes:
         _read_into(loc.path, loc.offset + start * loc.row_bytes, out)

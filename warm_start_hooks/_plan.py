@@ -70,10 +70,6 @@ class Plan:
     notes: list[str]
     graph: bool
 
-    def entry(self, entry_id: str) -> PlanEntry:
-        """The entry with id `entry_id`."""
-        return next(e for e in self.entries if e.id == entry_id)
-
 
 _NON_MODEL_KEYS = ('_CHECKPOINTABLE_OBJECT_GRAPH', 'save_counter/.ATTRIBUTES/VARIABLE_VALUE')
 

@@ -52,7 +52,7 @@ def select(vars_to_warm_start: Any, collection: str | None, pool: _variables.Poo
         and v
         and all(_variables.is_variable(x) or is_group(x) for x in v)
     ):
-        return Selection(_variables.to_targets(v), [])
+        return Selection([pool.same(t) for t in _variables.to_targets(v)], [])
     if v is None or isinstance(v, str):
         patterns = ['.*' if v is None else v]
         base = collection or _settings.TRAINABLE

@@ -264,6 +264,14 @@ class Pool:
         """id(variable) -> its object paths below `root` (empty without a root)."""
         return object_paths(self.root) if self.root is not None else {}
 
+    def same(self, target: Target) -> Target:
+        """The pool's target of the same variables as `target` (with its path), else `target`."""
+        ids = {id(p.variable) for p in target.parts}
+        for t in self.everything:
+            if {id(p.variable) for p in t.parts} == ids:
+                return t
+        return target
+
 
 def graph_pool(graph: tf.Graph | None = None) -> Pool:
     """Targets from the TRAINABLE / GLOBAL collections of a graph."""
