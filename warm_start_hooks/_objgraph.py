@@ -24,6 +24,8 @@ from typing import Any
 from warm_start_hooks import _variables
 
 _VALUE = 'VARIABLE_VALUE'
+# Lists that hold every variable of an object: a last resort for naming one.
+_GENERIC = frozenset({'variables', 'trainable_variables', 'non_trainable_variables', 'weights'})
 
 
 @dataclasses.dataclass
@@ -89,13 +91,14 @@ class SavedGraph:
         The saver keys a tensor by the first path it met, which may run through
         an optimizer's back-reference ('model/optimizer/_trainable_variables/0').
         The path shown is the best by, in order: not through an optimizer (so
-        only slots show one), fewest steps, fewest private ('_x') steps.
+        only slots show one), fewest steps, fewest private ('_x') steps, fewest
+        generic lists (an optimizer's '_variables' holds every slot).
         """
         optimizers = self._optimizer_nodes()
         best: dict[int, str] = {}
-        heap: list[tuple[tuple[int, int, int, str], int]] = [((0, 0, 0, ''), 0)]
+        heap: list[tuple[tuple[int, int, int, int, str], int]] = [((0, 0, 0, 0, ''), 0)]
         while heap:
-            (opt, depth, private, path), node = heapq.heappop(heap)
+            (opt, depth, private, generic, path), node = heapq.heappop(heap)
             if node in best:
                 continue
             best[node] = path
@@ -106,6 +109,7 @@ class SavedGraph:
                         through,
                         depth + 1,
                         private + name.startswith('_'),
+                        generic + (name.strip('_') in _GENERIC),
                         f'{path}/{name}' if path else name,
                     )
                     heapq.heappush(heap, (cost, child))

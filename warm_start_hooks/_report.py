@@ -26,6 +26,8 @@ class WarmStartReport:
       object_based: Whether the checkpoint is object-based.
       entries: One `PlanEntry` per selected variable.
       unused_keys: Checkpoint tensors that nothing read.
+      unused_names: The same tensors as the table names them (object paths through
+        the model, for object-based checkpoints).
       applied: False for a dry run (`plan`) or a skipped warm start.
       skipped_reason: Why nothing was applied, when it was skipped.
       mode: 'graph' or 'eager'.
@@ -43,6 +45,7 @@ class WarmStartReport:
     mode: str = 'graph'
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    unused_names: tuple[str, ...] = ()
 
     @classmethod
     def from_plan(cls, plan: _plan.Plan, applied: bool, seconds: float = 0.0) -> WarmStartReport:
@@ -52,6 +55,7 @@ class WarmStartReport:
             object_based=plan.source.object_based,
             entries=tuple(plan.entries),
             unused_keys=tuple(plan.unused_keys),
+            unused_names=tuple(plan.source.display_name(k) for k in plan.unused_keys),
             applied=applied,
             mode='graph' if plan.graph else 'eager',
             notes=tuple(plan.notes),
@@ -144,7 +148,8 @@ class WarmStartReport:
             )
         lines = [self.summary(), *_format_rows(rows)]
         if self.unused_keys:
-            shown = ', '.join(_short_key(k) for k in self.unused_keys[:10])
+            names = self.unused_names or [_short_key(k) for k in self.unused_keys]
+            shown = ', '.join(names[:10])
             more = f' (+{len(self.unused_keys) - 10} more)' if len(self.unused_keys) > 10 else ''
             lines.append(f'Unused checkpoint tensors: {shown}{more}')
         lines += [f'Note: {n}' for n in self.notes]
