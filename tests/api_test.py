@@ -16,6 +16,7 @@ Feature columns (`fc.linear_model`, `fc.input_layer`) are replaced by the
 variables they create, made directly with `get_variable`.
 """
 
+import contextlib
 import os
 
 import numpy as np
@@ -1393,6 +1394,39 @@ class InitFromCheckpointTest(_DiffTestCase):
             tf_regex,
             our_regex,
         )
+
+    @parameterized.named_parameters(('graph', False), ('eager', True))
+    def test_list_of_two_variables_is_refused_like_tensorflow(self, eager):
+        # A list stands for the partitions of one variable. TensorFlow fails on two
+        # unpartitioned variables; an earlier release silently dropped the second.
+        with tf.Graph().as_default():
+            a, b = _var('a', [1, 10]), _var('b', [1, 10])
+            with self.assertRaisesRegex(AttributeError, '_save_slice_info|full_name'):
+                v1.train.init_from_checkpoint(self.ckpt, {'var1': [a, b]})
+        context = tf.Graph().as_default() if not eager else contextlib.nullcontext()
+        with context:
+            a = tf.Variable(np.zeros((1, 10), np.float32), name='a')
+            b = tf.Variable(np.zeros((1, 10), np.float32), name='b')
+            before = (a.initializer, b.initializer) if not eager else None
+            with self.assertRaisesRegex(
+                wsh.WarmStartError,
+                r"maps 'var1' to a list of 2 variables \['a', 'b'\] that are not the "
+                r"partitions of one variable.*\[\('var1', a\), \('var1', b\)\]",
+            ):
+                wsh.init_from_checkpoint(self.ckpt, {'var1': [a, b]})
+            if eager:
+                np.testing.assert_array_equal(a.numpy(), np.zeros((1, 10)))
+                np.testing.assert_array_equal(b.numpy(), np.zeros((1, 10)))
+            else:
+                self.assertEqual((a.initializer, b.initializer), before)
+        # Each mapped on its own, both take the tensor (as TensorFlow does for pairs).
+        with tf.Graph().as_default():
+            a, b = _var('a', [1, 10]), _var('b', [1, 10])
+            wsh.init_from_checkpoint(self.ckpt, [('var1', a), ('var1', b)])
+            with v1.Session() as sess:
+                sess.run(v1.global_variables_initializer())
+                for got in sess.run([a, b]):
+                    np.testing.assert_array_equal(got, self.values['var1'])
 
     @parameterized.named_parameters(
         ('init_from_checkpoint', v1.train.init_from_checkpoint, wsh.init_from_checkpoint),

@@ -111,11 +111,17 @@ class BundleIndexTest(parameterized.TestCase):
         self.assertEqual(loc.shape, shape)
         self.assertEqual(loc.dtype, np.dtype(dtype.as_numpy_dtype))
         n = shape[0]
-        for start, stop in [(0, n), (1, n - 1), (2, 3), (n - 1, n), (3, 3), (-5, n + 5), (4, 2)]:
+        for start, stop in [(0, n), (1, n - 1), (2, 3), (n - 1, n), (3, 3)]:
+            if not 0 <= start <= stop <= n:
+                continue  # Small shapes: only real ranges are read.
             got = index.read_rows('x', start, stop)
-            np.testing.assert_array_equal(got, want[max(start, 0) : max(stop, 0)])
+            np.testing.assert_array_equal(got, want[start:stop])
             self.assertEqual(got.dtype, want.dtype)
             self.assertTrue(got.flags.writeable)
+        # A range beyond the rows is an error: clipping would hide a wrong index.
+        for start, stop in [(-1, n), (0, n + 1), (min(n, 4), min(n, 4) - 1)]:
+            with self.assertRaisesRegex(IndexError, 'Rows .* asked for'):
+                index.read_rows('x', start, stop)
 
     def test_many_keys_span_several_data_blocks(self):
         # The index table holds 256 KiB blocks: 5000 long keys need two, each with restarts.

@@ -8,11 +8,13 @@ from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
 import warm_start_hooks as wsh
 from warm_start_hooks import _checkpoint
+from warm_start_hooks import _datafiles
 
 tf1 = tf.compat.v1
 gfile = tf.io.gfile
@@ -524,7 +526,7 @@ class CheckpointSourceScenarioTest(parameterized.TestCase):
         (prefix,) = list(tf.train.checkpoints_iterator(self.dir, timeout=0))
         src = _checkpoint.CheckpointSource(self.dir)
         self.assertEqual(src.prefix, prefix)
-        shards = _checkpoint.data_files(src.prefix)
+        shards = _datafiles.data_files(src.prefix)
         self.assertLen(shards, 3)  # One per device: global_step, v1, v2.
         self.assertEqual({n for _, _, n in shards}, {3})
         self.assertEqual(src.keys, ['global_step', 'v1', 'v2'])
@@ -586,6 +588,23 @@ def _rows_values(shape, dtype, seed=0):
     return (np.random.default_rng(seed).standard_normal(shape) * 100).astype(dtype)
 
 
+class RepeatedNamesTest(absltest.TestCase):
+    def test_repeated_saved_names_keep_every_key(self):
+        module = tf.Module()
+        module.w1 = tf.Variable(np.ones((2, 3), np.float32))  # Both unnamed: 'Variable'.
+        module.w2 = tf.Variable(np.zeros((3,), np.float32))
+        prefix = tf.train.Checkpoint(model=module).save(
+            os.path.join(self.create_tempdir().full_path, 'ckpt')
+        )
+        src = _checkpoint.CheckpointSource(prefix)
+        keys = ['model/w1/.ATTRIBUTES/VARIABLE_VALUE', 'model/w2/.ATTRIBUTES/VARIABLE_VALUE']
+        self.assertCountEqual(src.keys_for('Variable'), keys)
+        self.assertIsNone(src.key_for('Variable'))  # Not 'the first one'.
+        self.assertEqual(src.keys_for('model/w2'), keys[1:])
+        self.assertEqual(src.key_for(keys[0]), keys[0])
+        self.assertIn('Variable', src.names())
+
+
 class CheckpointSourceRowsTest(parameterized.TestCase):
     """`CheckpointSource.read_rows`, which reads through `_bundle` where it can."""
 
@@ -612,7 +631,6 @@ class CheckpointSourceRowsTest(parameterized.TestCase):
     @parameterized.named_parameters(
         ('middle', 'emb', 3, 17),
         ('whole', 'emb', 0, 40),
-        ('clipped', 'emb', 35, 99),
         ('empty', 'emb', 5, 5),
         ('one_d', 'ids', 2, 7),
         ('strings', 'words', 1, 3),
@@ -620,6 +638,25 @@ class CheckpointSourceRowsTest(parameterized.TestCase):
     def test_equals_get_tensor(self, key, start, stop):
         want = tf.train.load_checkpoint(self.prefix).get_tensor(key)[start:stop]
         np.testing.assert_array_equal(self.source.read_rows(key, start, stop), want)
+
+    @parameterized.named_parameters(
+        ('beyond_the_end', 'emb', 35, 41),
+        ('negative', 'emb', -1, 3),
+        ('reversed', 'ids', 5, 4),
+        ('strings', 'words', 2, 4),
+    )
+    def test_rows_are_never_clipped(self, key, start, stop):
+        # A clipped range would repeat or drop rows silently.
+        with self.assertRaisesRegex(IndexError, rf'Rows {start}\.\.{stop} of tensor'):
+            self.source.read_rows(key, start, stop)
+
+    def test_unchanged_until_rewritten(self):
+        self.source.check_unchanged()
+        testutil.write_checkpoint(self.prefix, {'emb': self.values['emb'][:10]})
+        with self.assertRaisesRegex(
+            wsh.ApplyError, r"changed between planning and applying: .*'emb' was \[40, 6\], now"
+        ):
+            self.source.check_unchanged()
 
     def test_partial_read_reads_only_those_rows(self):
         bundle = _checkpoint._bundle

@@ -149,6 +149,24 @@ class InspectTest(parameterized.TestCase):
         self.assertIn('object-based, 3 tensors', out)
         self.assertRegex(out, r'\nemb +model/emb +model/emb/\.ATTRIBUTES/VARIABLE_VALUE\n')
 
+    def test_repeated_saved_name_lists_every_tensor(self):
+        module = tf.Module()
+        module.w1 = tf.Variable(tf.ones([2, 3]))  # Unnamed: all three are 'Variable:0'.
+        module.b1 = tf.Variable(tf.zeros([3]))
+        module.w2 = tf.Variable(tf.ones([3, 3]))
+        directory = self.create_tempdir().full_path
+        prefix = tf.train.Checkpoint(model=module).save(os.path.join(directory, 'ckpt'))
+        keys = [f'model/{n}/.ATTRIBUTES/VARIABLE_VALUE' for n in ('w1', 'b1', 'w2')]
+        code, out, _ = _cli_in_process('inspect', prefix, '--json')
+        self.assertEqual(code, 0)
+        d = json.loads(out)
+        self.assertCountEqual(d['repeated_names']['Variable'], keys)
+        self.assertNotIn('Variable', d['names'])
+        self.assertEqual(d['names']['model/b1'], keys[1])
+        code, out, _ = _cli_in_process('inspect', prefix)
+        for name in ('w1', 'b1', 'w2'):
+            self.assertRegex(out, rf'\nVariable +model/{name} +model/{name}/\.ATTRIBUTES')
+
     def test_missing_checkpoint_exits_2(self):
         missing = os.path.join(self.create_tempdir().full_path, 'nope')
         result = _cli_subprocess('inspect', missing)

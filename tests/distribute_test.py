@@ -461,7 +461,7 @@ def _ps_session(cluster, target, job, hook, model_dir, train):
             if train:
                 sess.run(train_op)
         remaps = [
-            {'device': op.device, 'inputs': [t.op.type for t in op.inputs]}
+            {'device': op.device, 'inputs': [t.op.type for t in op.inputs], 'name': op.name}
             for op in graph.get_operations()
             if op.type in ('PyFunc', 'EagerPyFunc')
         ]
@@ -891,7 +891,9 @@ class ReplicaDeviceSetterTest(_ChildTest):
         # It ran (the values above); each remap op has an input and no device, so the
         # placer keeps it on the chief instead of moving it to its consumer on a PS.
         ops = self.part('first')['remap_ops']
-        self.assertLen(ops, 2)
+        self.assertLen([op for op in ops if '/remap' in op['name']], 2)
+        # So is the check that the checkpoint did not change since planning (one op).
+        self.assertLen([op for op in ops if '/check_source' in op['name']], 1)
         for op in ops:
             self.assertEqual(op['device'], '')
             self.assertEqual(op['inputs'], ['Const'])

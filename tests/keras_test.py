@@ -259,6 +259,39 @@ class _CallbackTestBase(parameterized.TestCase):
             # Built from the batch spec at the first step; fit's train function is back.
             self.assertNotEqual(model.train_function.__name__, 'first_train_step')
 
+    def _two_towers(self, seed):
+        """Two towers, each with a layer named 'proj' (Keras 2 names both 'proj/kernel')."""
+        K = self.K
+
+        def tower(name):
+            inputs = K.Input((3,))
+            return K.Model(inputs, K.layers.Dense(2, name='proj')(inputs), name=name)
+
+        inputs = K.Input((3,))
+        left, right = tower('left')(inputs), tower('right')(inputs)
+        model = K.Model(inputs, K.layers.Add()([left, right]))
+        _randomize(model, seed)
+        return model
+
+    @parameterized.named_parameters(('checkpoint', 'checkpoint'), ('save_weights', 'save_weights'))
+    def test_towers_with_layers_of_one_name_like_restore(self, how):
+        old = self._two_towers(1)
+        source = self._save(old, how)
+        model = self._compile(self._two_towers(2))
+        callback = self.Callback(source)
+        self._fit(model, [callback])  # Learning rate 0: the values stay as warm-started.
+        # Oracle: the framework's own restore of the same file into a third copy.
+        oracle = self._two_towers(3)
+        if how == 'checkpoint':
+            tf.train.Checkpoint(model=oracle).read(source).assert_existing_objects_matched()
+        else:
+            oracle.load_weights(source)
+        for got, want, before in zip(_values(model), _values(oracle), _values(old)):
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(got, before)
+        self.assertEqual(callback.report.counts(), {'copy': 4})
+        self.assertLen({e.source_key for e in callback.report.entries}, 4)
+
     @parameterized.named_parameters(
         ('trainable_default', '.*', None, False),
         ('collection_all', '.*', 'all', True),

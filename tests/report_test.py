@@ -1,11 +1,15 @@
 """Tests of `_report.py`: the table, JSON and logging of a `WarmStartReport`."""
 
 import json
+import os
 
+import numpy as np
+import tensorflow as tf
 from absl import logging
 from absl.testing import absltest
 from absl.testing import parameterized
 
+import warm_start_hooks as wsh
 from warm_start_hooks import _plan
 from warm_start_hooks import _report
 
@@ -99,6 +103,29 @@ class ReportTest(parameterized.TestCase):
         entry = _plan.PlanEntry('x' * 90, 'copy', 'k', (1,), (1,), 'float32', 'float32', 1, 4)
         r = _report.WarmStartReport('/s', '/s', False, (entry,))
         self.assertIn('x' * 57 + '...', r.table())
+
+
+class ObjectPathTest(absltest.TestCase):
+    def test_sources_and_unused_tensors_are_named_by_model_paths(self):
+        # The optimizer's path is shorter, so the saver keys both weights through it.
+        model = tf.Module()
+        model.layers = [tf.Module()]
+        model.layers[0].kernel = tf.Variable(np.ones((2, 2), np.float32), name='kernel')
+        model.layers[0].bias = tf.Variable(np.zeros((2,), np.float32), name='bias')
+        model.optimizer = tf.Module()
+        model.optimizer.k, model.optimizer.b = model.layers[0].kernel, model.layers[0].bias
+        prefix = tf.train.Checkpoint(model=model).save(
+            os.path.join(self.create_tempdir().full_path, 'ckpt')
+        )
+        report = wsh.warm_start(prefix, [model.layers[0].kernel], variables=model)
+        (entry,) = report.entries
+        self.assertEqual(entry.source_key, 'model/optimizer/k/.ATTRIBUTES/VARIABLE_VALUE')
+        self.assertEqual(entry.source_path, 'model/layers/0/kernel')
+        self.assertEqual(report.unused_names, ('model/layers/0/bias',))
+        table = report.table()
+        self.assertRegex(table, r'\nkernel +copy +model/layers/0/kernel ')
+        self.assertIn('Unused checkpoint tensors: model/layers/0/bias', table)
+        self.assertNotIn('optimizer', table)
 
 
 if __name__ == '__main__':

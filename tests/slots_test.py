@@ -188,5 +188,139 @@ class SlotWarmStartTest(parameterized.TestCase):
         np.testing.assert_array_equal(np.stack([v.numpy() for v in remapped]), np.stack(expected))
 
 
+def _adagrad_checkpoint(directory):
+    """emb [4, 3] and head [3, 2], each with a known Adagrad accumulator; the prefix."""
+    with tf.Graph().as_default():
+        emb = tf1.get_variable('emb', initializer=np.arange(12, dtype=np.float32).reshape(4, 3))
+        head = tf1.get_variable('head', initializer=np.full((3, 2), 7.0, np.float32))
+        tf1.train.AdagradOptimizer(0.1).minimize(tf.reduce_sum(emb) + tf.reduce_sum(head))
+        with tf1.Session() as s:
+            s.run(tf1.global_variables_initializer())
+            for v in tf1.global_variables():
+                if v.op.name.endswith('/Adagrad'):
+                    s.run(v.assign(np.full(v.shape, 3.0 if 'emb' in v.op.name else 5.0)))
+            return tf1.train.Saver().save(s, os.path.join(directory, 'model.ckpt'))
+
+
+def _adagrad_values(warm_start):
+    """Values of a fresh emb/head model (accumulators start at 0.25) after `warm_start()`."""
+    with tf.Graph().as_default():
+        emb = tf1.get_variable('emb', shape=[4, 3], initializer=tf1.zeros_initializer())
+        head = tf1.get_variable('head', shape=[3, 2], initializer=tf1.zeros_initializer())
+        tf1.train.AdagradOptimizer(0.1, initial_accumulator_value=0.25).minimize(
+            tf.reduce_sum(emb) + tf.reduce_sum(head)
+        )
+        report = warm_start()
+        with tf1.Session() as s:
+            s.run(tf1.global_variables_initializer())
+            return {v.op.name: s.run(v) for v in tf1.global_variables()}, report
+
+
+class SlotRulesTest(parameterized.TestCase):
+    """Slots follow their variable's rule, and rules may name slots; oracle: TF's warm_start."""
+
+    def setUp(self):
+        super().setUp()
+        self.prefix = _adagrad_checkpoint(self.create_tempdir().full_path)
+
+    def _assert_same(self, ours, theirs):
+        self.assertEqual(sorted(ours), sorted(theirs))
+        for name in theirs:
+            np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+
+    def test_ignored_variable_leaves_its_slots_fresh(self):
+        ours, report = _adagrad_values(
+            lambda: wsh.warm_start(self.prefix, ['.*'], rules=[('head', None)], include_slots=True)
+        )
+        # TensorFlow's regex 'emb' selects emb and emb/Adagrad: what warm-starting emb
+        # with its slot and leaving head (and its slot) alone gives.
+        theirs, _ = _adagrad_values(lambda: tf1.train.warm_start(self.prefix, ['emb']))
+        self._assert_same(ours, theirs)
+        np.testing.assert_array_equal(ours['head/Adagrad'], np.full((3, 2), 0.25))
+        np.testing.assert_array_equal(ours['emb/Adagrad'], np.full((4, 3), 3.0))
+        self.assertEqual(report.entry('head/Adagrad').action, 'skip')
+        self.assertIn(
+            "ignored with its variable 'head' (rule 0)", report.entry('head/Adagrad').reason
+        )
+
+    def test_rule_may_name_a_slot(self):
+        ours, report = _adagrad_values(
+            lambda: wsh.warm_start(
+                self.prefix, ['.*'], rules=[('head/Adagrad', None)], include_slots=True
+            )
+        )
+        theirs, _ = _adagrad_values(lambda: tf1.train.warm_start(self.prefix, ['emb', 'head:0']))
+        self._assert_same(ours, theirs)
+        np.testing.assert_array_equal(ours['head'], np.full((3, 2), 7.0))
+        np.testing.assert_array_equal(ours['head/Adagrad'], np.full((3, 2), 0.25))
+        self.assertEqual(report.entry('head/Adagrad').reason, 'ignored by rule 0')
+
+    def test_renamed_variable_takes_its_slots_along(self):
+        with tf.Graph().as_default():
+            tf1.get_variable('new_emb', shape=[4, 3], initializer=tf1.zeros_initializer())
+            emb = tf1.global_variables()[0]
+            tf1.train.AdagradOptimizer(0.1).minimize(tf.reduce_sum(emb))
+            report = wsh.warm_start(
+                self.prefix, ['new_emb'], rules=[('new_emb', 'emb')], include_slots=True
+            )
+            with tf1.Session() as s:
+                s.run(tf1.global_variables_initializer())
+                values = {v.op.name: s.run(v) for v in tf1.global_variables()}
+        np.testing.assert_array_equal(values['new_emb/Adagrad'], np.full((4, 3), 3.0))
+        self.assertEqual(report.entry('new_emb/Adagrad').source_key, 'emb/Adagrad')
+
+    def test_keras_slots_follow_an_ignored_variable(self):
+        import keras
+
+        def model(seed):
+            m = keras.Sequential(
+                [
+                    keras.Input((3,)),
+                    keras.layers.Dense(4, name='body'),
+                    keras.layers.Dense(2, name='head'),
+                ]
+            )
+            opt = keras.optimizers.Adam()
+            opt.build(m.trainable_variables)
+            rng = np.random.default_rng(seed)
+            for v in m.variables + list(opt.variables):
+                if v.dtype in ('float32', tf.float32) and len(v.shape):
+                    v.assign(rng.normal(size=tuple(v.shape)).astype(np.float32))
+            return m, opt
+
+        m, opt = model(0)
+        prefix = tf.train.Checkpoint(model=m, optimizer=opt).save(
+            os.path.join(self.create_tempdir().full_path, 'ckpt')
+        )
+        m2, opt2 = model(1)
+        before = {id(v): v.numpy().copy() for v in list(m2.variables) + list(opt2.variables)}
+        head = m2.get_layer('head')
+        ignored = {id(head.kernel), id(head.bias)}
+        rules = [(wsh.variable_name(head.kernel), None), (wsh.variable_name(head.bias), None)]
+        report = wsh.warm_start(
+            prefix,
+            ['.*'],
+            variables=tf.train.Checkpoint(model=m2, optimizer=opt2),
+            rules=rules,
+            include_slots=True,
+        )
+        # Numpy oracle, slot by slot (both optimizers list their slots in the same order):
+        # head's slots keep their fresh values, body's take the old ones, and the step
+        # counter and learning rate (not slots) are left alone.
+        checked = 0
+        for old_v, new_v in zip(opt.variables, opt2.variables):
+            shape = tuple(new_v.shape)
+            if shape in ((3, 4), (4,)):
+                np.testing.assert_array_equal(new_v.numpy(), old_v.numpy(), err_msg=new_v.name)
+                checked += 1
+            else:
+                np.testing.assert_array_equal(new_v.numpy(), before[id(new_v)], err_msg=new_v.name)
+        self.assertEqual(checked, 4)  # m and v of body's kernel and bias.
+        for v in m2.variables:
+            if id(v) in ignored:
+                np.testing.assert_array_equal(v.numpy(), before[id(v)])
+        self.assertEqual(report.counts()['skip'], 6)
+
+
 if __name__ == '__main__':
     absltest.main()

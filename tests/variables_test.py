@@ -85,58 +85,5 @@ class GroupingTest(parameterized.TestCase):
             _variables.object_pool(3)
 
 
-class SelectTest(parameterized.TestCase):
-    def _select(self, spec, collection=None):
-        with _graph_with_variables().as_default():
-            pool = _variables.graph_pool()
-            return _variables.select(spec, collection, pool), pool
-
-    @parameterized.named_parameters(
-        ('regex_is_trainable', '.*', None, ['dense/kernel', 'dense/bias', 'emb']),
-        ('regex_prefix_match', 'dense', None, ['dense/kernel', 'dense/bias']),
-        ('list_is_global', ['.*'], None, ['dense/kernel', 'dense/bias', 'emb', 'bn/moving_mean']),
-        ('explicit_all', '.*', 'all', ['dense/kernel', 'dense/bias', 'emb', 'bn/moving_mean']),
-        ('explicit_trainable', ['.*'], 'trainable', ['dense/kernel', 'dense/bias', 'emb']),
-        ('union', ['dense/b', 'bn'], None, ['dense/bias', 'bn/moving_mean']),
-        ('global_step_named', ['global_step'], None, ['global_step']),
-        ('partition_names_match', 'emb/part_1', None, ['emb']),
-    )
-    def test_tensorflow_rules(self, spec, collection, expected):
-        selection, _ = self._select(spec, collection)
-        self.assertEqual(selection.problems, [])
-        self.assertEqual([t.name for t in selection.targets], expected)
-
-    def test_none_selects_trainable_for_vocab_only(self):
-        selection, _ = self._select(None)
-        self.assertTrue(selection.vocab_only)
-        self.assertEqual([t.name for t in selection.targets], ['dense/kernel', 'dense/bias', 'emb'])
-
-    def test_variables_as_given(self):
-        with _graph_with_variables().as_default():
-            pool = _variables.graph_pool()
-            kernel = [v for v in tf1.global_variables() if v.op.name == 'dense/kernel']
-            selection = _variables.select(kernel, None, pool)
-        self.assertEqual([t.name for t in selection.targets], ['dense/kernel'])
-
-    def test_regex_matching_nothing(self):
-        selection, _ = self._select(['dense', 'nothing_here'])
-        (problem,) = selection.problems
-        self.assertIn("pattern 'nothing_here' matches no global variable", problem)
-        self.assertIn("Received: pattern='nothing_here'", problem)
-
-    def test_invalid_regex(self):
-        selection, _ = self._select('dense(')
-        (problem,) = selection.problems
-        self.assertIn('invalid regex', problem)
-
-    def test_mixed_list_rejected(self):
-        with _graph_with_variables().as_default():
-            pool = _variables.graph_pool()
-            v = tf1.global_variables()[0]
-            selection = _variables.select(['dense', v], None, pool)
-        (problem,) = selection.problems
-        self.assertIn('vars_to_warm_start must be a regex string', problem)
-
-
 if __name__ == '__main__':
     absltest.main()

@@ -19,8 +19,10 @@ from warm_start_hooks import _errors
 from warm_start_hooks import _multiworker
 from warm_start_hooks import _names
 from warm_start_hooks import _plan
+from warm_start_hooks import _plan_select
 from warm_start_hooks import _provenance
 from warm_start_hooks import _report
+from warm_start_hooks import _select
 from warm_start_hooks import _settings
 from warm_start_hooks import _variables
 
@@ -62,9 +64,7 @@ def _pool(variables: Any, vars_to_warm_start: Any) -> _variables.Pool:
         if (
             isinstance(vars_to_warm_start, (list, tuple))
             and vars_to_warm_start
-            and all(
-                _variables.is_variable(v) or _variables._is_group(v) for v in vars_to_warm_start
-            )
+            and all(_variables.is_variable(v) or _select.is_group(v) for v in vars_to_warm_start)
         ):
             return _variables.object_pool(list(vars_to_warm_start))
         raise _errors.WarmStartError(
@@ -121,7 +121,7 @@ def execute(p: _plan.Plan, start: float | None = None, log: bool = True) -> _rep
     _apply.apply(p)
     if not p.graph:
         _mark(
-            [part for e in p.entries if e.action != _plan.SKIP for part in p.targets[e.name].parts],
+            [part for e in p.entries if e.action != _plan.SKIP for part in p.targets[e.id].parts],
             p.source.prefix,
         )
     report = _report.WarmStartReport.from_plan(p, applied=True, seconds=time.perf_counter() - start)
@@ -384,36 +384,59 @@ def _resolve_item(ckpt_name, current, pool, source):
         # it takes a whole tensor of its own shape.
         name = _names.strip_output_suffix(current.name)
         return [(_standalone_part(name, current), ckpt_name)], []
-    if (
-        _variables.is_variable(current)
-        or _variables._is_group(current)
-        or (
-            isinstance(current, (list, tuple))
-            and current
-            and all(_variables.is_variable(v) for v in current)
-        )
-    ):
-        targets = _variables.to_targets([current])
+    if isinstance(current, (list, tuple)) and current:
+        return _resolve_list(ckpt_name, current, pool)
+    if _variables.is_variable(current) or _select.is_group(current):
+        (target,) = _variables.to_targets([current])
         # Reuse the pool's target for the same variable, so it is planned once.
-        return [(_same_in_pool(t, pool), ckpt_name) for t in targets], []
+        return [(pool.same(target), ckpt_name)], []
     if not isinstance(current, str):
         return [], [
             'assignment_map values must be a variable, a list of partitions, a variable name '
             f'or a scope. Received: {ckpt_name!r}: {type(current).__name__}'
         ]
-    by_name = {t.name: t for t in pool.everything}
+    return _resolve_name(ckpt_name, current, pool, source)
+
+
+def _resolve_list(ckpt_name, current, pool):
+    """A list value: the partitions of one variable, as in TensorFlow."""
+    if not all(_variables.is_variable(v) for v in current):
+        return [], [
+            'assignment_map values must be a variable, a list of partitions, a variable name '
+            f'or a scope. Received: {ckpt_name!r}: a list of '
+            f'{sorted({type(v).__name__ for v in current})}'
+        ]
+    targets = _variables.to_targets([list(current)])
+    whole = len(targets) == 1 and all(
+        getattr(v, '_save_slice_info', None) is not None for v in current
+    )
+    if not whole:
+        names = [_variables.variable_name(v) for v in current]
+        return [], [
+            f'assignment_map maps {ckpt_name!r} to a list of {len(current)} variables {names} '
+            'that are not the partitions of one variable; a list stands for one partitioned '
+            'variable, and one tensor cannot fill several variables through it (TensorFlow '
+            'fails here too). Map each variable on its own: '
+            f"[('{ckpt_name}', a), ('{ckpt_name}', b)]. Received: {ckpt_name!r}: {names}"
+        ]
+    return [(pool.same(targets[0]), ckpt_name)], []
+
+
+def _resolve_name(ckpt_name, current, pool, source):
+    """A variable name, a 'var/part_N' name, or a scope: the targets it names."""
+    by_name: dict[str, list[_variables.Target]] = {}
+    for t in pool.everything:
+        by_name.setdefault(t.name, []).append(t)
     base, part = _names.split_partition(current)
     if current in by_name:
-        return [(by_name[current], ckpt_name)], []
-    if part is not None and base in by_name:
+        return _one_named(ckpt_name, current, by_name[current])
+    if part is not None and len(by_name.get(base, ())) == 1:
         # 'var/part_N': one partition of a partitioned variable.
-        t = by_name[base]
+        t = by_name[base][0]
         if part < len(t.parts):
             # As in TensorFlow, the partition is a variable of its own: it takes a
             # whole tensor of the partition's shape, not a slice of a full one.
             return [(_standalone_part(current, t.parts[part].variable), ckpt_name)], []
-    # Scope form.
-    scope = current[: current.rindex('/')] if '/' in current else ''
     if not ckpt_name.endswith('/'):
         tip = _errors.did_you_mean(current, by_name)
         return [], [
@@ -421,21 +444,40 @@ def _resolve_item(ckpt_name, current, pool, source):
             "A scope mapping must map a scope to a scope, 'old_scope/': 'new_scope/'. "
             f'Received: {ckpt_name!r}: {current!r}'
         ]
-    out, problems = [], []
+    return _resolve_scope(ckpt_name, current, by_name, source)
+
+
+def _one_named(ckpt_name, name, targets):
+    if len(targets) == 1:
+        return [(targets[0], ckpt_name)], []
+    return [], [
+        f'assignment_map maps {ckpt_name!r} to {name!r}, but {len(targets)} variables have that '
+        f'name ({_plan_select.describe_all(targets)}), so it cannot tell which one is meant. '
+        f"Give the variable itself: {{'{ckpt_name}': variable}}. "
+        f'Received: {ckpt_name!r}: {name!r}'
+    ]
+
+
+def _resolve_scope(ckpt_name, current, by_name, source):
+    """The scope form `{'old_scope/': 'new_scope/'}`: every variable under the scope."""
+    scope = current[: current.rindex('/')] if '/' in current else ''
     var_scope = f'{scope}/' if scope else ''
-    for name, t in by_name.items():
+    out, problems = [], []
+    for name, targets in by_name.items():
         key = _names.scope_map(ckpt_name, var_scope, name)
         if key is None:
             continue
         key = key.rstrip('/')
-        if source.key_for(key) is None:
+        if not source.keys_for(key):
             problems.append(
                 f'scope mapping {ckpt_name!r}: {current!r} maps variable {name!r} to {key!r}, '
                 f'which is not in checkpoint {source.prefix!r}.'
                 f'{_errors.did_you_mean(key, source.names())}'
             )
             continue
-        out.append((t, key))
+        pairs, found = _one_named(key, name, targets)
+        out += pairs
+        problems += found
     if not out and not problems:
         problems.append(
             f'assignment_map scope {current!r} holds no variable. '
@@ -449,11 +491,3 @@ def _standalone_part(name, variable):
     part = _variables.Part(variable, (0,) * len(shape), shape)
     dtype = tf.as_dtype(variable.dtype).base_dtype
     return _variables.Target(name, [part], shape, dtype, bool(getattr(variable, 'trainable', True)))
-
-
-def _same_in_pool(target, pool):
-    ids = {id(p.variable) for p in target.parts}
-    for t in pool.everything:
-        if {id(p.variable) for p in t.parts} == ids:
-            return t
-    return target

@@ -44,7 +44,7 @@ def compute_values(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]
     todo = [e for e in plan.entries if e.action != _plan.SKIP]
     progress = _progress.Progress(sum(e.nbytes for e in todo), 'Warm start')
     for entry in todo:
-        target = plan.targets[entry.name]
+        target = plan.targets[entry.id]
         dtype = _remap.np_dtype(target.dtype)
         if entry.action == _plan.COPY:
             full = plan.source.read(entry.source_key)
@@ -58,7 +58,7 @@ def compute_values(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]
             value[block] = full[block]
             out.append((part, value))
         elif entry.action == _plan.REMAP:
-            out.extend(_remap_values_eager(plan, entry.name))
+            out.extend(_remap_values_eager(plan, entry.id))
         progress.advance(entry.nbytes)
     return out
 
@@ -124,6 +124,7 @@ def compute_checked(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]
     Raises:
       ApplyError: A read or a computation failed.
     """
+    plan.source.check_unchanged()
     try:
         values = compute_values(plan)
     except _errors.ApplyError:
@@ -150,6 +151,7 @@ def compute_checked(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]
             'No variable was changed. This is a bug; please report it with the plan. '
             f'Received: prefix={plan.source.prefix!r}'
         )
+    plan.source.check_unchanged()  # Rewritten while it was read: nothing is assigned.
     return values
 
 
@@ -274,20 +276,23 @@ def _build_graph_ops(plan, graph):
     Plain copies are built as TensorFlow's `init_from_checkpoint` builds them,
     in the caller's name scope: `RestoreV2` ops named `checkpoint_initializer`
     on the CPU of each variable's device, then the default assign ops. Code
-    that inspects a graph by those names keeps working. Remaps and overlaps
-    are built under `warm_start/`.
+    that inspects a graph by those names keeps working. Remaps, overlaps and
+    copies that RestoreV2 cannot slice are built under `warm_start/`. Every
+    read runs after the check that the source is unchanged since planning.
     """
-    with graph.as_default():
+    with graph.as_default(), _unchanged_check(plan):
         copies = [e for e in plan.entries if e.action == _plan.COPY]
+        sliced = [e for e in copies if not _restore_can_read(plan, e)]
         ops = [
             (part, value, _assign_op(part.variable, value))
-            for part, value in _restore_batched(plan, copies)
+            for part, value in _restore_batched(plan, [e for e in copies if e not in sliced])
         ]
         inits: list[tuple[_variables.Part, tf.Tensor]] = []
         with tf.name_scope('warm_start'):
+            inits += [pv for e in sliced for pv in _copy_graph_numpy(plan, e)]
             for entry in plan.entries:
                 if entry.action == _plan.REMAP:
-                    inits += _remap_graph(plan, entry.name)
+                    inits += _remap_graph(plan, entry.id)
                 elif entry.action == _plan.OVERLAP:
                     inits += _overlap_graph(plan, entry)
             # Build every op first; override only when all were built.
@@ -297,11 +302,61 @@ def _build_graph_ops(plan, graph):
         return ops
 
 
+def _unchanged_check(plan):
+    """A scope whose ops run only after the source was checked unchanged since planning.
+
+    Initializers run when a session starts, maybe long after planning; if the
+    checkpoint was rewritten meanwhile, the check fails the run (naming what
+    changed) before any warm-start value is read or assigned.
+    """
+
+    def check():
+        plan.source.check_unchanged()
+        return np.int32(0)
+
+    # Outside the caller's name scope: graph code that filters the ops a warm start adds
+    # under its scope (as TensorFlow's own tests do) sees only restores and assigns.
+    with tf.compat.v1.get_default_graph().name_scope('warm_start/'):
+        checked = _distribute.local_numpy_function(check, tf.int32, [], name='check_source')
+    return tf.control_dependencies([checked])
+
+
+# Dtypes RestoreV2 reads slices of (a partitioned variable's parts); others are read whole.
+_SLICEABLE = frozenset(
+    {'float32', 'float64', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool'}
+    | {'complex64', 'complex128'}
+)
+
+
+def _restore_can_read(plan, entry) -> bool:
+    target = plan.targets[entry.id]
+    return not target.partitioned or entry.source_dtype in _SLICEABLE
+
+
+def _copy_graph_numpy(plan, entry):
+    """Each part of a partitioned copy RestoreV2 cannot slice (float16, strings): by numpy."""
+    target = plan.targets[entry.id]
+    out = []
+    for part in target.parts:
+
+        def value(p=part):
+            full = plan.source.read_rows(entry.source_key, p.offset[0], p.offset[0] + p.shape[0])
+            cols = tuple(slice(o, o + n) for o, n in zip(p.offset[1:], p.shape[1:]))
+            return np.asarray(full[(slice(None), *cols)]).astype(
+                _remap.np_dtype(target.dtype), copy=False
+            )
+
+        out.append(
+            (part, _distribute.local_numpy_function(value, target.dtype, part.shape, name='copy'))
+        )
+    return out
+
+
 def _restore_batched(plan, entries):
     """Restores of the copied parts: one `RestoreV2` per device, in batches."""
     by_device: dict[str, list] = {}
     for entry in entries:
-        target = plan.targets[entry.name]
+        target = plan.targets[entry.id]
         for part in target.parts:
             by_device.setdefault(part.variable.device, []).append((entry, target, part))
     out = []
@@ -355,7 +410,7 @@ def _remap_graph(plan, name):
 
 
 def _overlap_graph(plan, entry):
-    target = plan.targets[entry.name]
+    target = plan.targets[entry.id]
     part = target.parts[0]
     src_shape = entry.source_shape
     block = tuple(min(a, b) for a, b in zip(part.shape, src_shape))

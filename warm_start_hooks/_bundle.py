@@ -297,14 +297,15 @@ class BundleIndex:
 
         Args:
           key: The tensor key.
-          start: First row (clipped to the tensor).
-          stop: One past the last row (clipped to the tensor).
+          start: First row, at least 0.
+          stop: One past the last row, at most the tensor's rows.
 
         Returns:
           A new, writable array of shape `[stop - start, ...]`, or None when
           `location(key)` is None (use TensorFlow's reader then).
 
         Raises:
+          IndexError: `[start, stop)` is not a range of the tensor's rows.
           CorruptCheckpointError: The data file is shorter than the index says.
         """
         loc = self.location(key)
@@ -345,8 +346,9 @@ def empty_aligned(shape, dtype, zeros: bool = False) -> np.ndarray:
 def read_location_rows(loc: TensorLocation, start: int, stop: int) -> np.ndarray:
     """Rows `[start, stop)` of the tensor at `loc` (see `BundleIndex.read_rows`)."""
     n = loc.shape[0]
-    start = min(max(int(start), 0), n)
-    stop = min(max(int(stop), start), n)
+    start, stop = int(start), int(stop)
+    if not 0 <= start <= stop <= n:  # Never clipped: that would repeat or drop rows.
+        raise IndexError(f'Rows {start}..{stop} of tensor {loc.key!r} asked for; 0..{n} exist.')
     out = empty_aligned((stop - start,) + loc.shape[1:], loc.dtype)
     if out.nbytes:
         _read_into(loc.path, loc.offset + start * loc.row_bytes, out)

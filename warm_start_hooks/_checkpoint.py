@@ -5,41 +5,31 @@ Do not import this module directly; use `import warm_start_hooks` instead.
 A source is resolved to one checkpoint prefix when it is opened; a trainer
 that writes newer checkpoints meanwhile does not change what is read.
 Name-based (Saver, Estimator) and object-based (`tf.train.Checkpoint`, Keras)
-checkpoints are both read; for object-based ones, variables are found through
-the object graph by the name they had when saved and by their object path.
+checkpoints are both read. For object-based ones, a model's variables are
+bound to tensors through the saved object graph as restore binds them
+(`bind`), and a name finds every tensor saved under it (`keys_for`): saved
+names repeat, so a name is only a fallback. The source remembers a cheap
+fingerprint of its files, so applying a plan can check that they did not
+change meanwhile (`check_unchanged`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from warm_start_hooks import _bundle
+from warm_start_hooks import _datafiles
 from warm_start_hooks import _errors
+from warm_start_hooks import _objgraph
 
 _OBJECT_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH'
 _VALUE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
-
-
-def _join(directory: str, name: str) -> str:
-    """`os.path.join` for local paths; '/' for URLs (gs://, s3://, hdfs://, ram://)."""
-    if '://' in directory:
-        return directory + name if directory.endswith('/') else f'{directory}/{name}'
-    return os.path.join(directory, name)
-
-
-def _split(path: str) -> tuple[str, str]:
-    """`os.path.split` that keeps a URL's 'scheme://' (`ram://x` -> `('ram://', 'x')`)."""
-    if '://' in path:
-        scheme, rest = path.split('://', 1)
-        head, _, tail = rest.rpartition('/')
-        return f'{scheme}://{head}', tail
-    return os.path.split(path)
 
 
 def resolve_prefix(path: str | bytes | os.PathLike) -> str:
@@ -58,7 +48,7 @@ def resolve_prefix(path: str | bytes | os.PathLike) -> str:
     path = os.fsdecode(path)  # bytes too, as Estimator.export_saved_model() returns.
     gfile = tf.io.gfile
     is_dir = gfile.isdir(path)
-    if is_dir and gfile.exists(_join(path, 'checkpoint')):
+    if is_dir and gfile.exists(_datafiles.join(path, 'checkpoint')):
         return _latest(path)
     # A prefix is tried before other directories: on some file systems (ram://)
     # `isdir` is also true for a prefix, because files start with it.
@@ -66,12 +56,12 @@ def resolve_prefix(path: str | bytes | os.PathLike) -> str:
     for suffix in ('.index', '.meta'):
         if prefix.endswith(suffix):
             prefix = prefix[: -len(suffix)]
-    if '.data-' in _split(prefix)[1]:
+    if '.data-' in _datafiles.split(prefix)[1]:
         prefix = prefix[: prefix.rindex('.data-')]
     if gfile.exists(prefix + '.index'):
         return prefix
     if is_dir:
-        saved_model_vars = _join(_join(path, 'variables'), 'variables')
+        saved_model_vars = _datafiles.join(_datafiles.join(path, 'variables'), 'variables')
         if gfile.exists(saved_model_vars + '.index'):
             return saved_model_vars
         raise _errors.CheckpointNotFoundError(
@@ -81,11 +71,11 @@ def resolve_prefix(path: str | bytes | os.PathLike) -> str:
             f'Received: ckpt_to_initialize_from={path!r}'
         )
     path = prefix
-    parent = _split(path)[0] or '.'
+    parent = _datafiles.split(path)[0] or '.'
     tip = ''
     if gfile.isdir(parent):
         near = sorted(
-            _join(parent, f[: -len('.index')])
+            _datafiles.join(parent, f[: -len('.index')])
             for f in gfile.listdir(parent)
             if f.endswith('.index')
         )
@@ -146,20 +136,24 @@ class CheckpointSource:
                 'intact .index and .data files (truncated or partly copied?). Re-copy or '
                 f'choose another checkpoint. Received: ckpt_to_initialize_from={self.requested!r}'
             ) from None
-        check_data_files(self.prefix, self.shapes, self.dtypes)
+        _datafiles.check_data_files(self.prefix, self.shapes, self.dtypes)
+        # What was planned against; `check_unchanged` compares the files with it.
+        self._state = _datafiles.file_state(self.prefix)
         self.object_based = _OBJECT_GRAPH_KEY in self.shapes
-        self.root_children: list[str] = []
-        self._aliases: dict[str, str] = {}
-        self.slot_keys: dict[str, dict[str, str]] = {}
+        self.graph: _objgraph.SavedGraph | None = None
+        self._by_name: dict[str, list[str]] = {}
+        self._display: dict[str, str] | None = None
         if self.object_based:
             try:
-                self._index_object_graph()
+                data = self._reader.get_tensor(_OBJECT_GRAPH_KEY)
+                self.graph = _objgraph.SavedGraph.parse(data, self.shapes)
             except (tf.errors.OpError, ValueError, RuntimeError, IndexError) as e:
                 raise _errors.CorruptCheckpointError(
                     f'The object graph of checkpoint {self.prefix!r} cannot be read: '
                     f'{_first_line(e)}. Expected an intact, fully written checkpoint; re-copy '
                     f'it or choose another. Received: ckpt_to_initialize_from={self.requested!r}'
                 ) from None
+            self._by_name = self.graph.keys_by_full_name()
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         # key -> (start, stop, rows): the block `read_rows` read last.
@@ -174,66 +168,57 @@ class CheckpointSource:
         """Every tensor key, except the object graph itself."""
         return sorted(k for k in self.shapes if k != _OBJECT_GRAPH_KEY)
 
-    def key_for(self, name: str) -> str | None:
-        """The tensor key for a variable name, or None.
+    @property
+    def root_children(self) -> list[str]:
+        """Object-based: the names under the saved root ('model', 'optimizer', ...)."""
+        return self.graph.root_children if self.graph is not None else []
 
-        `name` may be a key, a variable's name when saved, or (object-based)
-        its object path such as `model/layer_with_weights-0/kernel`.
+    def keys_for(self, name: str) -> list[str]:
+        """Every tensor key `name` finds: none, one, or several when saved names repeat.
+
+        `name` may be a key, a variable's name when saved (object-based
+        checkpoints keep every variable's, and unnamed variables share one),
+        or an object path such as `model/layer_with_weights-0/kernel`, which
+        is followed edge by edge through the saved object graph.
         """
         if name in self.shapes and name != _OBJECT_GRAPH_KEY:
-            return name
-        return self._aliases.get(name)
+            return [name]
+        if self.graph is None:
+            return []
+        found = list(self._by_name.get(name, ()))
+        node = self.graph.node_at(name)
+        key = self.graph.keys.get(node) if node is not None else None
+        if key is not None and key not in found:
+            found.append(key)
+        return found
+
+    def key_for(self, name: str) -> str | None:
+        """The one tensor key `name` finds (see `keys_for`), or None (none, or several)."""
+        found = self.keys_for(name)
+        return found[0] if len(found) == 1 else None
 
     def names(self) -> list[str]:
-        """Names a user would write: saved variable names, else keys."""
-        if not self.object_based:
+        """Names a user would write: saved variable names and object paths, else keys."""
+        if self.graph is None:
             return self.keys
-        return sorted(n for n, k in self._aliases.items() if not n.endswith(_VALUE_SUFFIX))
+        return sorted(set(self._by_name) | set(self._display_paths().values()))
 
-    def _index_object_graph(self) -> None:
-        from tensorflow.core.protobuf import trackable_object_graph_pb2
+    def display_name(self, key: str) -> str:
+        """How a report names tensor `key`: its object path through the model, else the key."""
+        path = self._display_paths().get(key) if self.graph is not None else None
+        return path or key.removesuffix(_VALUE_SUFFIX)
 
-        graph = trackable_object_graph_pb2.TrackableObjectGraph()
-        graph.ParseFromString(self._reader.get_tensor(_OBJECT_GRAPH_KEY))
-        paths = {0: ''}
-        order = [0]
-        # Every path that reaches a node through its parents' first paths.
-        edge_paths: dict[int, list[str]] = {}
-        for node_id in order:
-            for child in graph.nodes[node_id].children:
-                base = paths[node_id]
-                path = f'{base}/{child.local_name}' if base else child.local_name
-                edge_paths.setdefault(child.node_id, []).append(path)
-                if child.node_id not in paths:
-                    paths[child.node_id] = path
-                    order.append(child.node_id)
-        self.root_children = [c.local_name for c in graph.nodes[0].children]
-        for node_id, node in enumerate(graph.nodes):
-            for attr in node.attributes:
-                if attr.name != 'VARIABLE_VALUE' or attr.checkpoint_key not in self.shapes:
-                    continue
-                key = attr.checkpoint_key
-                if attr.full_name:
-                    self._aliases.setdefault(attr.full_name, key)
-                for path in edge_paths.get(node_id, ()):
-                    self._aliases.setdefault(path, key)
-                if key.endswith(_VALUE_SUFFIX):
-                    self._aliases.setdefault(key[: -len(_VALUE_SUFFIX)], key)
-            for slot in node.slot_variables:
-                var_node = slot.original_variable_node_id
-                slot_node = graph.nodes[slot.slot_variable_node_id]
-                for attr in slot_node.attributes:
-                    if attr.name == 'VARIABLE_VALUE':
-                        self.slot_keys.setdefault(str(var_node), {})[slot.slot_name] = (
-                            attr.checkpoint_key
-                        )
-        # Resolve slot maps from node ids to every alias of the variable.
-        by_node = {}
-        for node_id, node in enumerate(graph.nodes):
-            for attr in node.attributes:
-                if attr.name == 'VARIABLE_VALUE':
-                    by_node[str(node_id)] = attr.checkpoint_key
-        self.slot_keys = {by_node[n]: slots for n, slots in self.slot_keys.items() if n in by_node}
+    def _display_paths(self) -> dict[str, str]:
+        if self._display is None:
+            self._display = self.graph.display_paths() if self.graph is not None else {}
+        return self._display
+
+    def bind(self, root: Any, variable_ids: Iterable[int]) -> dict[int, str]:
+        """id(variable) -> tensor key, for variables below `root`, as restore binds them."""
+        if self.graph is None or root is None:
+            return {}
+        nodes = _objgraph.match(self.graph, root, variable_ids)
+        return {i: self.graph.keys[n] for i, n in nodes.items() if n in self.graph.keys}
 
     # ---- data ----------------------------------------------------------
     def read(self, key: str) -> np.ndarray:
@@ -249,7 +234,7 @@ class CheckpointSource:
                 f'{_errors.did_you_mean(key, self.keys)} Received: key={key!r}'
             )
         try:
-            return self._reader.get_tensor(key)
+            value = self._reader.get_tensor(key)
         except (tf.errors.OpError, ValueError, RuntimeError, IndexError) as e:
             # A short data file raises IndexError ('Read less bytes than requested').
             raise _errors.CorruptCheckpointError(
@@ -257,6 +242,14 @@ class CheckpointSource:
                 f'{_first_line(e)}. Expected an intact, fully written checkpoint; re-copy it '
                 f'or choose another. Received: key={key!r}'
             ) from None
+        if tuple(np.shape(value)) != self.shapes[key]:
+            self.check_unchanged()  # Names the change when the files were rewritten.
+            raise _errors.CorruptCheckpointError(
+                f'Tensor {key!r} of checkpoint {self.prefix!r} was read with shape '
+                f'{list(np.shape(value))}, but its index says {list(self.shapes[key])}. '
+                f'Re-copy the checkpoint or choose another. Received: key={key!r}'
+            )
+        return value
 
     def read_rows(self, key: str, start: int, stop: int) -> np.ndarray:
         """Rows `[start, stop)` of a tensor, reading only their bytes where it can.
@@ -270,22 +263,28 @@ class CheckpointSource:
 
         Args:
           key: The tensor key.
-          start: First row; clipped to the tensor.
-          stop: One past the last row; clipped to the tensor.
+          start: First row, at least 0.
+          stop: One past the last row, at most the tensor's rows.
 
         Returns:
           The rows. Treat them as read-only: they may be shared with other callers.
 
         Raises:
           KeyError: The checkpoint has no tensor `key`.
+          IndexError: `[start, stop)` is not a range of the tensor's rows; rows
+            are never clipped, so a wrong index cannot repeat the last row.
           CorruptCheckpointError: The data file is missing or shorter than the index says.
         """
         shape = self.shapes.get(key)
         if not shape:
             return self.read(key)  # A scalar; or no such key, which `read` reports.
         n = shape[0]
-        start = min(max(int(start), 0), n)
-        stop = min(max(int(stop), start), n)
+        start, stop = int(start), int(stop)
+        if not 0 <= start <= stop <= n:
+            raise IndexError(
+                f'Rows {start}..{stop} of tensor {key!r} were asked for, but checkpoint '
+                f'{self.prefix!r} holds rows 0..{n} of it. Received: start={start}, stop={stop}'
+            )
         with self._key_lock(key):
             held = self._cache.get(key)
             if held is not None and held[0] <= start and stop <= held[1]:
@@ -326,7 +325,12 @@ class CheckpointSource:
                 return None
             if key not in self._locations:
                 self._locations[key] = self._bundle_index.location(key)
-            return self._locations[key]
+            loc = self._locations[key]
+        if loc is not None and tuple(loc.shape) != tuple(self.shapes[key]):
+            # The index was read after the files were rewritten.
+            self.check_unchanged()
+            return None
+        return loc
 
     def _read_location(self, loc: _bundle.TensorLocation, start: int, stop: int) -> np.ndarray:
         try:
@@ -339,139 +343,28 @@ class CheckpointSource:
             ) from None
 
     def fingerprint(self) -> str:
-        """sha256 of the index file and the data files' sizes: cheap and stable."""
-        h = hashlib.sha256()
-        with tf.io.gfile.GFile(self.prefix + '.index', 'rb') as f:
-            h.update(f.read())
-        for path, _, _ in data_files(self.prefix):
-            h.update(_split(path)[1].encode())
-            h.update(str(tf.io.gfile.stat(path).length).encode())
-        return h.hexdigest()
+        """sha256 of the index file and the data files' sizes, when the source was opened."""
+        return _datafiles.fingerprint(self._state)
 
+    def check_unchanged(self) -> None:
+        """Checks that the files are still those planned against (cheap: index and sizes).
 
-_DATA_FILE = re.compile(r'\.data-(\d{5})-of-(\d{5})')
-# Tensors whose stored size is not their element count times a fixed width.
-_VARIABLE_WIDTH = ('string', 'variant', 'resource')
-
-
-def data_files(prefix: str) -> list[tuple[str, int, int]]:
-    """`(path, shard, num_shards)` of each `.data-NNNNN-of-MMMMM` file of `prefix`."""
-    directory, base = _split(prefix)
-    out = []
-    for name in tf.io.gfile.listdir(directory or '.'):
-        m = _DATA_FILE.fullmatch(name[len(base) :]) if name.startswith(base) else None
-        if m:
-            path = _join(directory, name) if directory else name
-            out.append((path, int(m.group(1)), int(m.group(2))))
-    return sorted(out)
-
-
-_FIX_DATA = (
-    'Re-copy the checkpoint (was it partly copied, or is it still being written?) or '
-    'choose another.'
-)
-
-
-def check_data_files(prefix: str, shapes: dict, dtypes: dict) -> None:
-    """Checks, before any tensor is read, that the data files exist and are long enough.
-
-    TensorFlow's reader reads the index when a checkpoint is opened and a data
-    file only when a tensor is, so a truncated or missing data file would
-    only show while applying. The index gives each tensor's shard, offset and
-    size (`_bundle`); every shard must exist and reach its last tensor's end.
-    If this reader cannot parse the index, a lower bound is checked instead:
-    the data files must hold at least the fixed-width tensors' bytes.
-
-    Args:
-      prefix: The checkpoint prefix.
-      shapes: Key -> shape, from TensorFlow's reader.
-      dtypes: Key -> `tf.DType`, from TensorFlow's reader.
-
-    Raises:
-      CorruptCheckpointError: naming the file, its size and the size needed.
-    """
-    ends = _entry_ends(prefix)
-    if ends is None:
-        _check_total_size(prefix, shapes, dtypes)
-        return
-    num_shards, needed = ends
-    for shard in sorted(needed):
-        end, key = needed[shard]
-        path = _bundle.data_path(prefix, shard, num_shards)
-        if not tf.io.gfile.exists(path):
-            raise _errors.CorruptCheckpointError(
-                f'Data file {path!r} of checkpoint {prefix!r} does not exist; its index '
-                f'lists tensors in it (e.g. {key!r}). {_FIX_DATA} Received: prefix={prefix!r}'
-            )
-        size = tf.io.gfile.stat(path).length
-        if size < end:
-            raise _errors.CorruptCheckpointError(
-                f'Data file {path!r} of checkpoint {prefix!r} is truncated: it has {size} '
-                f'bytes, but its index places tensor {key!r} up to byte {end}. {_FIX_DATA} '
-                f'Received: prefix={prefix!r}'
-            )
-
-
-def _entry_ends(prefix: str) -> tuple[int, dict[int, tuple[int, str]]] | None:
-    """(num_shards, shard -> (end of its last tensor, that key)); None if unparsable."""
-    from google.protobuf import message
-    from tensorflow.core.protobuf import tensor_bundle_pb2
-
-    num_shards = 1
-    ends: dict[int, tuple[int, str]] = {}
-    try:
-        with tf.io.gfile.GFile(prefix + '.index', 'rb') as f:
-            data = f.read()
-        for key, value in _bundle.table_entries(data):
-            if not key:
-                header = tensor_bundle_pb2.BundleHeaderProto.FromString(value)
-                num_shards = max(1, header.num_shards)
-                continue
-            entry = tensor_bundle_pb2.BundleEntryProto.FromString(value)
-            end = int(entry.offset) + int(entry.size)
-            if end > ends.get(entry.shard_id, (0, ''))[0]:
-                ends[entry.shard_id] = (end, key.decode('utf-8', 'replace'))
-    except (_errors.Error, message.DecodeError, tf.errors.OpError, OSError):
-        return None
-    return num_shards, ends
-
-
-def _check_total_size(prefix: str, shapes: dict, dtypes: dict) -> None:
-    """The fallback of `check_data_files`: data files hold the fixed-width bytes."""
-    files = data_files(prefix)
-    need = 0
-    for key, shape in shapes.items():
-        dtype = dtypes[key]
-        if dtype.name in _VARIABLE_WIDTH:
-            continue
+        Raises:
+          ApplyError: The checkpoint was rewritten or removed since it was
+            opened; it names the checkpoint and what changed.
+        """
         try:
-            n = dtype.size
-        except (TypeError, ValueError):
-            continue
-        for d in shape:
-            n *= d
-        need += n
-    if not files:
-        if need:
-            raise _errors.CorruptCheckpointError(
-                f'Checkpoint {prefix!r} has an index but no data file: expected '
-                f'{prefix}.data-00000-of-NNNNN beside it. {_FIX_DATA} Received: prefix={prefix!r}'
-            )
-        return
-    expected = max(n for _, _, n in files)
-    missing = sorted(set(range(expected)) - {s for _, s, _ in files})
-    if missing:
-        names = [_bundle.data_path(prefix, s, expected) for s in missing]
-        raise _errors.CorruptCheckpointError(
-            f'Checkpoint {prefix!r} lacks data file(s) {names}; expected {expected} shard(s). '
-            f'{_FIX_DATA} Received: prefix={prefix!r}'
-        )
-    total = sum(tf.io.gfile.stat(path).length for path, _, _ in files)
-    if total < need:
-        raise _errors.CorruptCheckpointError(
-            f'The data files of checkpoint {prefix!r} hold {total} bytes, fewer than the {need} '
-            f'bytes of tensors its index lists: they are truncated. {_FIX_DATA} '
-            f'Received: prefix={prefix!r}'
+            same = _datafiles.file_state(self.prefix) == self._state
+        except (OSError, tf.errors.OpError):
+            same = False
+        if same:
+            return
+        what = _datafiles.describe_change(self.prefix, self._state, self.shapes, self.dtypes)
+        raise _errors.ApplyError(
+            f'Checkpoint {self.prefix!r} changed between planning and applying: {what}. No '
+            'variable was changed. Expected the files planned against to stay in place until '
+            'the warm start is applied; plan again against the new files, or warm-start from a '
+            f'checkpoint nobody rewrites. Received: prefix={self.prefix!r}'
         )
 
 

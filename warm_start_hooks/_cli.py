@@ -189,17 +189,24 @@ def _shape_text(shape: Sequence[int]) -> str:
 
 
 def names_by_key(source: _checkpoint.CheckpointSource) -> dict[str, list[str]]:
-    """Key -> the variable names (saved full names, object paths) that find it."""
+    """Key -> the names (saved full names, object paths) that find it.
+
+    A saved name shared by several tensors (unnamed variables are all
+    'Variable') is listed under every one of its tensors.
+    """
     out: dict[str, list[str]] = {}
     for name in source.names():
-        key = source.key_for(name)
-        if key is not None:
+        for key in source.keys_for(name):
             out.setdefault(key, []).append(name)
     return out
 
 
 def inspect_dict(source: _checkpoint.CheckpointSource) -> dict[str, Any]:
-    """What `inspect --json` prints."""
+    """What `inspect --json` prints.
+
+    `names` maps each name that finds one tensor to its key; `repeated_names`
+    maps each saved name shared by several tensors to all of their keys.
+    """
     tensors = []
     total = 0
     for key in source.keys:
@@ -207,9 +214,14 @@ def inspect_dict(source: _checkpoint.CheckpointSource) -> dict[str, Any]:
         n = _nbytes(shape, dtype)
         total += n or 0
         tensors.append({'key': key, 'shape': list(shape), 'dtype': dtype.name, 'bytes': n})
-    names = {}
+    names, repeated = {}, {}
     if source.object_based:
-        names = {n: source.key_for(n) for n in source.names()}
+        for name in source.names():
+            keys = source.keys_for(name)
+            if len(keys) == 1:
+                names[name] = keys[0]
+            elif keys:
+                repeated[name] = keys
     return {
         'checkpoint': source.prefix,
         'requested': source.requested,
@@ -217,6 +229,7 @@ def inspect_dict(source: _checkpoint.CheckpointSource) -> dict[str, Any]:
         'tensors': tensors,
         'total_bytes': total,
         'names': names,
+        'repeated_names': repeated,
     }
 
 
@@ -241,7 +254,7 @@ def _inspect(args: argparse.Namespace) -> int:
     if source.object_based:
         rows = [('saved name', 'object path', 'tensor')]
         for key, names in sorted(names_by_key(source).items()):
-            path = key[: -len(_VALUE_SUFFIX)] if key.endswith(_VALUE_SUFFIX) else ''
+            path = source.display_name(key) if key.endswith(_VALUE_SUFFIX) else ''
             saved = ', '.join(n for n in names if n != path) or '-'
             rows.append((saved, path or '-', key))
         print()

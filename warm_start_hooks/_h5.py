@@ -9,8 +9,9 @@ by position under the layer's place in the model, e.g.
 `layers/dense_1/vars/0` for the kernel of the second `Dense` layer; those
 paths are the tensor keys. A key can also be written as
 `<layer name>/<position>` (e.g. `head/0`), the name stored beside it.
-Variables of a live model are matched to keys by that layout (`object_paths`),
-so a model of the same structure warm-starts whatever its names.
+Variables of a live model are bound to keys by that layout (`bind`), so a
+model of the same structure warm-starts whatever its names; layer names
+repeat, so a `<layer name>/<position>` name finds every key saved under it.
 
 h5py comes with Keras 3 and is imported only when such a file is opened.
 Values are assigned in eager mode; TensorFlow's graph-mode ops and the
@@ -60,7 +61,6 @@ class H5Source:
       dtypes: Tensor key -> `tf.DType`.
       object_based: Always True: keys follow the model's structure.
       root_children: Always empty: keys are relative to the saved model.
-      slot_keys: Always empty: optimizer slots are not matched to variables.
 
     Example:
       >>> src = H5Source('/tmp/model.weights.h5')
@@ -82,7 +82,7 @@ class H5Source:
             self._file = self._open_file(h5py)
             self.shapes: dict[str, tuple[int, ...]] = {}
             self.dtypes: dict[str, tf.DType] = {}
-            self._aliases: dict[str, str] = {}
+            self._by_name: dict[str, list[str]] = {}
             self._file.visititems(self._index)
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise _errors.CorruptCheckpointError(
@@ -92,8 +92,8 @@ class H5Source:
             ) from None
         self.object_based = True
         self.root_children: list[str] = []
-        self.slot_keys: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+        self._stat = self._file_stat()
 
     def _open_file(self, h5py: Any) -> Any:
         """The opened HDF5 file (a subclass may read it from elsewhere, e.g. an archive)."""
@@ -115,7 +115,7 @@ class H5Source:
         if isinstance(layer, bytes):
             layer = layer.decode()
         if layer:
-            self._aliases.setdefault(f'{layer}/{position}', name)
+            self._by_name.setdefault(f'{layer}/{position}', []).append(name)
 
     # ---- names ---------------------------------------------------------
     @property
@@ -123,19 +123,35 @@ class H5Source:
         """Every tensor key (dataset path)."""
         return sorted(self.shapes)
 
-    def key_for(self, name: str) -> str | None:
-        """The key for a dataset path or `<layer name>/<position>`, or None."""
+    def keys_for(self, name: str) -> list[str]:
+        """Every key `name` finds: a dataset path, or `<layer name>/<position>` (may repeat)."""
         if name in self.shapes:
-            return name
-        return self._aliases.get(name)
+            return [name]
+        return list(self._by_name.get(name, ()))
+
+    def key_for(self, name: str) -> str | None:
+        """The one key `name` finds (see `keys_for`), or None (none, or several)."""
+        found = self.keys_for(name)
+        return found[0] if len(found) == 1 else None
 
     def names(self) -> list[str]:
         """Names a user may write: dataset paths and `<layer name>/<position>`."""
-        return sorted(set(self.shapes) | set(self._aliases))
+        return sorted(set(self.shapes) | set(self._by_name))
 
-    def object_paths(self, root: Any) -> dict[int, list[str]]:
-        """id(variable) -> the keys `save_weights` would give the variables of `root`."""
-        return keras_layout(root)
+    def display_name(self, key: str) -> str:
+        """How a report names `key`: the dataset path itself."""
+        return key
+
+    def bind(self, root: Any, variable_ids: Any = ()) -> dict[int, str]:
+        """id(variable) -> the key `save_weights` gives it, for the variables of `root`."""
+        if root is None:
+            return {}
+        out = {}
+        for var_id, keys in keras_layout(root).items():
+            found = [k for k in keys if k in self.shapes]
+            if found:
+                out[var_id] = found[0]
+        return out
 
     # ---- data ----------------------------------------------------------
     def read(self, key: str) -> np.ndarray:
@@ -143,10 +159,20 @@ class H5Source:
         return self._read(key, slice(None))
 
     def read_rows(self, key: str, start: int, stop: int) -> np.ndarray:
-        """Rows `[start, stop)` of a dataset; HDF5 reads only those."""
+        """Rows `[start, stop)` of a dataset; HDF5 reads only those. Rows are never clipped.
+
+        Raises:
+          IndexError: `[start, stop)` is not a range of the dataset's rows.
+        """
         if not self.shapes[key]:
             return self.read(key)
-        return self._read(key, slice(int(start), int(stop)))
+        n, start, stop = self.shapes[key][0], int(start), int(stop)
+        if not 0 <= start <= stop <= n:
+            raise IndexError(
+                f'Rows {start}..{stop} of {key!r} were asked for, but Keras weights file '
+                f'{self.prefix!r} holds rows 0..{n} of it. Received: start={start}, stop={stop}'
+            )
+        return self._read(key, slice(start, stop))
 
     def release(self, key: str) -> None:
         """Nothing is kept between reads."""
@@ -169,10 +195,32 @@ class H5Source:
     def fingerprint(self) -> str:
         """sha256 of the file's size and its keys, shapes and dtypes: cheap and stable."""
         h = hashlib.sha256()
-        h.update(str(tf.io.gfile.stat(self.prefix).length).encode())
+        h.update(str(self._stat[0]).encode())
         for key in self.keys:
             h.update(f'{key}:{self.shapes[key]}:{self.dtypes[key].name};'.encode())
         return h.hexdigest()
+
+    def _file_stat(self) -> tuple[int, int]:
+        stat = tf.io.gfile.stat(self.prefix)  # A rewrite changes the time, if not the size.
+        return stat.length, stat.mtime_nsec
+
+    def check_unchanged(self) -> None:
+        """Checks that the file was not rewritten since it was opened (its size and time).
+
+        Raises:
+          ApplyError: It was rewritten or removed; nothing should be read from it.
+        """
+        try:
+            same = self._file_stat() == self._stat
+        except (OSError, tf.errors.OpError):
+            same = False
+        if not same:
+            raise _errors.ApplyError(
+                f'Keras weights file {self.prefix!r} changed between planning and applying '
+                '(rewritten or removed). No variable was changed. Expected the file planned '
+                'against to stay in place until the warm start is applied; plan again. '
+                f'Received: prefix={self.prefix!r}'
+            )
 
 
 def keras_layout(model: Any) -> dict[int, list[str]]:

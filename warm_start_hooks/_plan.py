@@ -2,9 +2,19 @@
 
 Do not import this module directly; use `import warm_start_hooks` instead.
 
-`build_plan` gathers every problem (settings, checkpoint, names, shapes,
-dtypes, vocabularies, unused configuration) and raises them together. A plan
-that comes back is valid; applying it changes variables, planning never does.
+`build_plan` is a pipeline of small stages, each in its own module, each
+taking the previous stage's data and adding its own problems:
+
+  1. select (`_plan_select`): the targets, and the per-variable settings keyed
+     to each by identity;
+  2. resolve sources (`_plan_resolve`): each target's checkpoint tensor, by
+     what the user said, by object path, or by name;
+  3. vocab (`_plan_vocab`): vocabulary remaps, checked and computed;
+  4. policy (`_plan_policy`): dtype and shape policies give each action;
+  5. assemble (here): unused configuration, strict mode, notes, the `Plan`.
+
+Every problem is gathered and raised together. A plan that comes back is
+valid; applying it changes variables, planning never does.
 """
 
 from __future__ import annotations
@@ -12,81 +22,29 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Mapping
 from typing import Any
-
-import tensorflow as tf
 
 from warm_start_hooks import _checkpoint
 from warm_start_hooks import _distribute
+from warm_start_hooks import _entries
 from warm_start_hooks import _errors
 from warm_start_hooks import _h5
 from warm_start_hooks import _keras_file
-from warm_start_hooks import _lookup
 from warm_start_hooks import _names
+from warm_start_hooks import _plan_policy
+from warm_start_hooks import _plan_resolve
+from warm_start_hooks import _plan_select
+from warm_start_hooks import _plan_vocab
 from warm_start_hooks import _settings
-from warm_start_hooks import _slots
 from warm_start_hooks import _variables
 from warm_start_hooks import _vocab
 
-COPY = 'copy'
-REMAP = 'remap'
-OVERLAP = 'overlap'
-SKIP = 'skip'
-
-
-@dataclasses.dataclass(frozen=True)
-class VocabStats:
-    """Counts of one vocabulary remap (rows for axis 0, columns for axis 1)."""
-
-    axis: int
-    kept: int
-    moved: int
-    new: int
-    oov: int
-    dropped: int
-    new_vocab: str
-    old_vocab: str
-    init: str
-
-
-@dataclasses.dataclass(frozen=True)
-class PlanEntry:
-    """What happens to one variable. Plain data: printable, JSON-able.
-
-    Attributes:
-      name: The variable's name.
-      action: 'copy', 'remap', 'overlap' or 'skip'.
-      source_key: The checkpoint tensor it reads, if any.
-      shape: The variable's full shape.
-      source_shape: The checkpoint tensor's shape, if any.
-      dtype: The variable's dtype name.
-      source_dtype: The checkpoint tensor's dtype name, if any.
-      partitions: How many parts the variable is stored in.
-      nbytes: The variable's size in bytes.
-      cast: Whether values are cast from `source_dtype`.
-      vocab: Remap counts, for 'remap'.
-      reason: Why, for 'skip' and 'overlap'.
-      renamed_by: What gave the source name: 'same', 'var_name_to_prev_var_name',
-        'rule N' or 'object graph'.
-      parts_detail: For a variable stored in several parts (partitions, PS
-        shards): each part's rows, device and row counts.
-    """
-
-    name: str
-    action: str
-    source_key: str | None
-    shape: tuple[int, ...]
-    source_shape: tuple[int, ...] | None
-    dtype: str
-    source_dtype: str | None
-    partitions: int
-    nbytes: int
-    cast: bool = False
-    vocab: VocabStats | None = None
-    reason: str | None = None
-    renamed_by: str = 'same'
-    parts_detail: tuple[_distribute.PartDetail, ...] = ()
+COPY = _entries.COPY
+REMAP = _entries.REMAP
+OVERLAP = _entries.OVERLAP
+SKIP = _entries.SKIP
+PlanEntry = _entries.PlanEntry
+VocabStats = _entries.VocabStats
 
 
 @dataclasses.dataclass(eq=False)
@@ -94,18 +52,18 @@ class Plan:
     """A validated plan, and what applying it needs.
 
     Attributes:
-      entries: One entry per selected variable, in selection order.
+      entries: One entry per planned variable, in selection order.
       source: The opened checkpoint.
       settings: The settings it was made from.
-      targets: Variable name -> `Target`.
-      remaps: Variable name -> (`Remapping`, `VocabInfo`, old `Vocab`).
+      targets: Entry id -> `Target` (ids are unique; names may repeat).
+      remaps: Entry id -> (`Remapping`, `VocabInfo`, old `Vocab`).
       unused_keys: Checkpoint tensors no entry reads.
       notes: Things worth knowing that are not errors.
       graph: Whether the targets are graph-mode variables.
     """
 
     entries: list[PlanEntry]
-    source: _checkpoint.CheckpointSource
+    source: Any
     settings: _settings.WarmStartSettings
     targets: dict[str, _variables.Target]
     remaps: dict[str, tuple[_vocab.Remapping, _settings.VocabInfo, _vocab.Vocab]]
@@ -121,7 +79,7 @@ def build_plan(
     settings: _settings.WarmStartSettings,
     pool: _variables.Pool,
     explicit: list[tuple[_variables.Target, str]] | None = None,
-    source: _checkpoint.CheckpointSource | None = None,
+    source: Any = None,
 ) -> Plan:
     """Validates `settings` against the variables in `pool` and the checkpoint.
 
@@ -138,8 +96,29 @@ def build_plan(
     Raises:
       WarmStartError: Listing every problem found. Nothing was changed.
     """
-    # Settings problems are listed with everything else found, not alone: one
-    # error shows them all. Checks that a bad setting would derail are skipped.
+    problems, rules, source = _prepare(settings, source)
+    sel = _plan_select.select_targets(settings, pool, explicit)
+    resolved = _plan_resolve.resolve_sources(settings, sel, source, rules, pool)
+    dtype_ok = lambda t, d: _plan_policy.dtype_problem(settings, t, d) is None  # noqa: E731
+    vocabs = _plan_vocab.plan_vocab(
+        settings, sel, resolved.resolutions, source, dtype_ok, pool.root
+    )
+    decided = _plan_policy.decide(settings, sel, resolved.resolutions, vocabs, source)
+    problems += sel.problems + resolved.problems + vocabs.problems + decided.problems
+    problems += _unused_rules(rules, resolved.rules_used, sel)
+    entries = [decided.entries[id(t)] for t in sel.targets if id(t) in decided.entries]
+    unused_keys = _unused_keys(source, entries)
+    problems += _strict_problems(settings, unused_keys)
+    _errors.raise_if_problems(problems)
+    return _assemble(settings, pool, source, sel, entries, vocabs, decided.notes, unused_keys)
+
+
+def _prepare(settings, source):
+    """Settings problems, compiled rules and the opened checkpoint (stage 0).
+
+    Settings problems are listed with everything else found, not alone: one
+    error shows them all. Checks that a bad setting would derail are skipped.
+    """
     problems = settings.problems()
     ckpt = settings.ckpt_to_initialize_from
     if problems and (
@@ -162,223 +141,54 @@ def build_plan(
     if settings.rules and rules is None:
         # Without the rules, every name lookup would be wrong.
         _errors.raise_if_problems(problems)
-    bad_infos = set()
-    for name, info in (settings.var_name_to_vocab_info or {}).items():
-        if not isinstance(info, _settings.VocabInfo):
-            info = _settings.from_tf_vocab_info(info)
-        if info is None or info.problems(name):
-            bad_infos.add(name)
-    if explicit is None:
-        selection = _variables.select(settings.vars_to_warm_start, settings.collection, pool)
-    else:
-        selection = _variables.Selection([t for t, _ in explicit], [])
-    problems.extend(selection.problems)
-    targets = selection.targets
-    explicit_names = {id(t): prev for t, prev in (explicit or [])}
-    by_name = {t.name: t for t in targets}
-    all_names = [t.name for t in pool.everything] or list(by_name)
+    return problems, rules, source
 
-    all_vocab_infos = _by_name(settings.vocab_infos, pool, targets)
-    bad_infos = set(_by_name(dict.fromkeys(bad_infos), pool, targets))
-    vocab_infos = {k: v for k, v in all_vocab_infos.items() if k not in bad_infos}
-    prev_names = _by_name(settings.var_name_to_prev_var_name or {}, pool, targets)
-    rules_used: set[int] = set()
-    vocab_cache: dict[Any, _vocab.Vocab] = {}
-    entries: list[PlanEntry] = []
-    remaps = {}
-    notes: list[str] = []
-    used_keys: set[str] = set()
 
-    object_paths, path_prefix = _object_paths(source, pool)
-    slots: dict[str, tuple[str, _slots.SlotName]] = {}
-    if settings.include_slots:
-        slots, slot_problems = _slots.find_slots(settings, targets, vocab_infos)
-        problems.extend(slot_problems)
+def _unused_rules(rules, used: set[int], sel) -> list[str]:
+    if rules is None:
+        return []
+    names = sorted({t.name for t in sel.targets})
+    return [
+        f'rule {i} ({pattern!r}) matches no selected variable in full. Expected a regex that '
+        f'matches a whole name such as {names[:3]}. Received: pattern={pattern!r}'
+        for i, pattern in enumerate(rules.patterns)
+        if i not in used
+    ]
 
-    for target in targets:
-        info = vocab_infos.get(target.name)
-        slot = slots.get(target.name)
-        if slot is not None and slot[0] in vocab_infos:
-            # The slot follows its variable's remap; new rows keep the slot's initial value.
-            info = dataclasses.replace(
-                vocab_infos[slot[0]], backup_initializer=None, new_row_init=_settings.NEW_ROW_FRESH
-            )
-        if selection.vocab_only and info is None:
-            continue
-        # 1. The name in the checkpoint.
-        renamed_by = 'same'
-        prev = target.name
-        if slot is not None and target.name not in prev_names and id(target) not in explicit_names:
-            prev = slot[1].rename(_slots.parent_prev(slot[0], prev_names, rules))
-            renamed_by = f'slot of {slot[0]}'
-        elif id(target) in explicit_names:
-            prev = explicit_names[id(target)]
-            renamed_by = 'assignment_map'
-        elif target.name in prev_names:
-            prev = prev_names[target.name]
-            renamed_by = 'var_name_to_prev_var_name'
-        elif rules is not None:
-            matches = rules.all_matches(target.name)
-            if len(matches) > 1:
-                rules_used.update(m.rule_index for m in matches)
-                problems.append(
-                    f'variable {target.name!r} is matched by {len(matches)} rules '
-                    f'({[settings.rules[m.rule_index][0] for m in matches]}); a variable may be '
-                    'claimed by one rule only. Narrow the patterns.'
-                )
-                continue
-            if matches:
-                rules_used.add(matches[0].rule_index)
-                renamed_by = f'rule {matches[0].rule_index}'
-                if matches[0].target is _names.IGNORE:
-                    entries.append(_skip(target, None, f'ignored by rule {matches[0].rule_index}'))
-                    continue
-                prev = matches[0].target
-        key = source.key_for(prev)
-        if key is None and (renamed_by == 'same' or renamed_by.startswith('slot')):
-            for alias in target.aliases:
-                key = source.key_for(alias)
-                if key:
-                    break
-            if key is None and (len(target.parts) == 1 or target.container is not None):
-                owner = target.container
-                if owner is None:
-                    owner = target.parts[0].variable
-                for path in object_paths.get(id(owner), ()):
-                    key = source.key_for(path_prefix + path)
-                    if key:
-                        renamed_by = 'object path'
-                        break
-        if key is None:
-            if settings.on_missing == _settings.SKIP:
-                entries.append(_skip(target, None, f'no tensor {prev!r} in the checkpoint'))
-                continue
-            tip = _errors.did_you_mean(prev, source.names())
-            problems.append(
-                f'variable {target.name!r}: tensor {prev!r} is not in checkpoint '
-                f'{source.prefix!r}.{tip} Map it with var_name_to_prev_var_name or rules, or '
-                f"pass on_missing='skip'. Received: name={prev!r}"
-            )
-            continue
-        if key != prev and renamed_by == 'same':
-            renamed_by = 'object graph'
-        src_shape = source.shapes[key]
-        src_dtype = source.dtypes[key]
-        used_keys.add(key)
-        # 2. dtype.
-        cast = False
-        if src_dtype != target.dtype:
-            if settings.dtype_policy == _settings.CAST and _castable(src_dtype, target.dtype):
-                cast = True
-            else:
-                problems.append(
-                    f'variable {target.name!r} is {target.dtype.name} but checkpoint tensor '
-                    f"{key!r} is {src_dtype.name}. Pass dtype_policy='cast' to convert floats, "
-                    f'or map another tensor. Received: dtype={src_dtype.name}'
-                )
-                continue
-        if target.name in bad_infos:
-            continue  # Its VocabInfo's own problems are listed; the remap is not checked.
-        # 3. Vocabulary remap or plain copy.
-        if info is not None:
-            remap, entry_problems, stats, old_vocab = _plan_remap(
-                target, key, src_shape, info, settings, vocab_cache
-            )
-            problems.extend(entry_problems)
-            if entry_problems:
-                continue
-            remaps[target.name] = (remap, info, old_vocab)
-            if any(
-                v.crlf for v in (vocab_cache.get(_vkey(info.new_vocab)), old_vocab) if v is not None
-            ):
-                notes.append(f'{target.name}: a vocabulary has CRLF line ends (stripped).')
-            if slot is None:  # A slot shares its variable's VocabInfo: one note.
-                new_tokens = vocab_cache[_vkey(info.new_vocab)].tokens
-                note = _lookup.layout_note(
-                    target.name, new_tokens, old_vocab.tokens, info.num_oov_buckets, pool.root
-                )
-                notes.extend([note] if note else [])
-            entries.append(
-                _entry(target, REMAP, key, src_shape, src_dtype, cast, renamed_by, vocab=stats)
-            )
-            continue
-        if tuple(src_shape) != tuple(target.full_shape):
-            policy = _shape_policy(settings.shape_policy, target.name)
-            what = (
-                f'variable {target.name!r} has shape {list(target.full_shape)} but checkpoint '
-                f'tensor {key!r} has shape {list(src_shape)}'
-            )
-            if policy == _settings.SKIP:
-                entries.append(_skip(target, key, what, src_shape, src_dtype))
-            elif policy == _settings.OVERLAP and len(src_shape) == len(target.full_shape):
-                if target.partitioned:
-                    problems.append(
-                        f'{what}; overlap copy of a partitioned variable is not supported.'
-                    )
-                    continue
-                entries.append(
-                    _entry(
-                        target,
-                        OVERLAP,
-                        key,
-                        src_shape,
-                        src_dtype,
-                        cast,
-                        renamed_by,
-                        reason=what + '; the overlapping block was copied',
-                    )
-                )
-            else:
-                problems.append(
-                    f"{what}. Map the right tensor, or set shape_policy='skip' or 'overlap' "
-                    f'for it. Received: shape={list(src_shape)}'
-                )
-            continue
-        entries.append(_entry(target, COPY, key, src_shape, src_dtype, cast, renamed_by))
 
-    # 4. Configuration that nothing used.
-    selected = {t.name for t in targets}
-    for k in _names.unused(prev_names, selected):
-        problems.append(
-            f'var_name_to_prev_var_name has {k!r}, which names no selected variable; it was '
-            f'not used.{_errors.did_you_mean(k, selected or all_names)} Fix the name or the '
-            f'selection. Received: key={k!r}'
-        )
-    for k in _names.unused(all_vocab_infos, selected):
-        problems.append(
-            f'var_name_to_vocab_info has {k!r}, which names no selected variable; it was not '
-            f'used.{_errors.did_you_mean(k, selected or all_names)} Fix the name or the '
-            f'selection. Received: key={k!r}'
-        )
-    if rules is not None:
-        for i, pattern in enumerate(rules.patterns):
-            if i not in rules_used:
-                problems.append(
-                    f'rule {i} ({pattern!r}) matches no selected variable in full. Expected a '
-                    f'regex that matches a whole name such as {sorted(selected)[:3]}. '
-                    f'Received: pattern={pattern!r}'
-                )
-    unused_keys = [
+def _unused_keys(source, entries: list[PlanEntry]) -> list[str]:
+    used = {e.source_key for e in entries if e.source_key is not None}
+    return [
         k
         for k in source.keys
-        if k not in used_keys and k not in _NON_MODEL_KEYS and '.OPTIMIZER_SLOT' not in k
+        if k not in used and k not in _NON_MODEL_KEYS and '.OPTIMIZER_SLOT' not in k
     ]
-    if settings.strict:
-        ignore = [re.compile(p) for p in settings.ignore_checkpoint_keys]
-        left = [k for k in unused_keys if not any(r.fullmatch(k) for r in ignore)]
-        if left:
-            problems.append(
-                f'strict mode: {len(left)} checkpoint tensor(s) are not used: {left[:10]}'
-                f'{" ..." if len(left) > 10 else ""}. Warm-start them, or list them in '
-                'ignore_checkpoint_keys.'
-            )
-    _errors.raise_if_problems(problems)
-    entries = [_with_parts_detail(e, by_name, remaps) for e in entries]
+
+
+def _strict_problems(settings, unused_keys: list[str]) -> list[str]:
+    if not settings.strict:
+        return []
+    ignore = [re.compile(p) for p in settings.ignore_checkpoint_keys]
+    left = [k for k in unused_keys if not any(r.fullmatch(k) for r in ignore)]
+    if not left:
+        return []
+    return [
+        f'strict mode: {len(left)} checkpoint tensor(s) are not used: {left[:10]}'
+        f'{" ..." if len(left) > 10 else ""}. Warm-start them, or list them in '
+        'ignore_checkpoint_keys.'
+    ]
+
+
+def _assemble(settings, pool, source, sel, entries, vocabs, notes, unused_keys) -> Plan:
+    """Stage 5: the `Plan`, keyed by entry id, with each part's rows where there are parts."""
+    targets = {sel.ids[id(t)]: t for t in sel.targets}
+    remaps = {sel.ids[i]: remap for i, remap in vocabs.remaps.items()}
+    entries = [_with_parts_detail(e, targets, remaps) for e in entries]
     return Plan(
         entries=entries,
         source=source,
         settings=settings,
-        targets={t.name: t for t in targets},
+        targets={e.id: targets[e.id] for e in entries},
         remaps=remaps,
         unused_keys=unused_keys,
         notes=notes,
@@ -388,60 +198,20 @@ def build_plan(
 
 def _with_parts_detail(entry, targets, remaps):
     """`entry` with the rows of each part, for a variable stored in several parts."""
-    target = targets.get(entry.name)
+    target = targets.get(entry.id)
     if target is None or len(target.parts) < 2 or entry.action == SKIP:
         return entry
     index, new_size = None, 0
-    if entry.name in remaps and remaps[entry.name][1].axis == 0:
-        remap = remaps[entry.name][0]
+    if entry.id in remaps and remaps[entry.id][1].axis == 0:
+        remap = remaps[entry.id][0]
         index, new_size = remap.full_index(), len(remap.old_index)
     return dataclasses.replace(
         entry, parts_detail=_distribute.part_details(target.parts, index, new_size)
     )
 
 
-def _by_name(mapping, pool, targets):
-    """Keys that are variable objects replaced by the names selection uses."""
-    out = {}
-    by_id = {}
-    for t in list(targets) + list(pool.everything):
-        for p in t.parts:
-            by_id.setdefault(id(p.variable), t.name)
-    for key, value in mapping.items():
-        if isinstance(key, str):
-            out[key] = value
-        else:
-            if hasattr(key, 'deref'):  # tf.Variable.ref(): variables are unhashable in TF2.
-                key = key.deref()
-            ids = [id(key)] + [id(v) for v in getattr(key, '_get_variable_list', lambda: [])()]
-            ids += [id(v) for v in getattr(key, 'variables', ()) if _variables.is_variable(v)]
-            name = next((by_id[i] for i in ids if i in by_id), None)
-            out[name if name is not None else _variables.variable_name(key)] = value
-    return out
-
-
-def _object_paths(source, pool):
-    """Object paths of the pool's variables, and the checkpoint prefix they sit under.
-
-    A model saved with `save_weights` is the checkpoint's root; one saved with
-    `tf.train.Checkpoint(model=...)` sits under `model/`. The prefix that
-    resolves the most variables is used.
-    """
-    if not source.object_based or pool.root is None:
-        return {}, ''
-    # A source with its own layout (Keras .weights.h5) says where a variable sits.
-    layout = getattr(source, 'object_paths', None)
-    paths = layout(pool.root) if layout is not None else pool.object_paths()
-    best, best_hits = '', -1
-    for prefix in [''] + [f'{c}/' for c in source.root_children]:
-        hits = sum(any(source.key_for(prefix + p) for p in ps) for ps in paths.values())
-        if hits > best_hits:
-            best, best_hits = prefix, hits
-    return paths, best
-
-
-def open_source(path: Any) -> _checkpoint.CheckpointSource:
-    """Opens a checkpoint; a failure becomes a one-problem `WarmStartError`."""
+def open_source(path: Any) -> Any:
+    """Opens a checkpoint (or a Keras `.weights.h5` file); a failure is a `WarmStartError`."""
     try:
         if _h5.is_h5_path(path):
             return _h5.H5Source(path)
@@ -450,193 +220,3 @@ def open_source(path: Any) -> _checkpoint.CheckpointSource:
         raise  # A WarmStartError that is also TensorFlow's NotFoundError.
     except _errors.CorruptCheckpointError as e:
         raise _errors.WarmStartError([str(e)]) from None
-
-
-def _vkey(vocab: Any) -> Any:
-    return vocab if isinstance(vocab, str) else ('list', id(vocab))
-
-
-def _read_cached(vocab: Any, cache: dict) -> _vocab.Vocab:
-    k = _vkey(vocab)
-    if k not in cache:
-        cache[k] = _vocab.read_vocab(vocab)
-    return cache[k]
-
-
-def _plan_remap(target, key, src_shape, info, settings, cache):
-    """Checks one VocabInfo against its variable and tensor; computes the remapping."""
-    problems = []
-    name = target.name
-    shape = target.full_shape
-    if len(shape) != 2:
-        return (
-            None,
-            [
-                f'variable {name!r} has a VocabInfo but is {len(shape)}-D (shape {list(shape)}); a '
-                'vocabulary remap needs a 2-D variable (rows x columns). Remove its VocabInfo. '
-                f'Received: shape={list(shape)}'
-            ],
-            None,
-            None,
-        )
-    if len(src_shape) != 2:
-        return (
-            None,
-            [
-                f'variable {name!r}: checkpoint tensor {key!r} is {len(src_shape)}-D; a remap '
-                f'needs 2-D. Received: shape={list(src_shape)}'
-            ],
-            None,
-            None,
-        )
-    if info.backup_initializer is not None and not callable(info.backup_initializer):
-        # E.g. a string from a JSON settings file: it is never evaluated.
-        problems.append(
-            f'variable {name!r}: backup_initializer must be callable, such as '
-            'tf.compat.v1.zeros_initializer(). Received: '
-            f'backup_initializer={info.backup_initializer!r}'
-        )
-    axis = info.axis
-    total = info.new_vocab_size + info.num_oov_buckets
-    if shape[axis] != total:
-        problems.append(
-            f'variable {name!r} has {shape[axis]} {"rows" if axis == 0 else "columns"}, but its '
-            f'VocabInfo gives new_vocab_size + num_oov_buckets = {info.new_vocab_size} + '
-            f'{info.num_oov_buckets} = {total}. Fix the sizes. Received: shape={list(shape)}'
-        )
-    other = 1 - axis
-    if src_shape[other] != shape[other]:
-        problems.append(
-            f'variable {name!r} has shape {list(shape)} and checkpoint tensor {key!r} has '
-            f'{list(src_shape)}: axis {other} must match (only axis {axis} is remapped). '
-            f'Received: shape={list(src_shape)}'
-        )
-    if target.partitioned and any(p.offset[1] != 0 for p in target.parts):
-        problems.append(
-            f'variable {name!r} is partitioned along axis 1; a remap supports partitions along '
-            'axis 0 only.'
-        )
-    if settings.remap_backend == _settings.TF_OPS:
-        if target.dtype != tf.float32:
-            problems.append(
-                f"variable {name!r}: remap_backend='tf_ops' supports float32 only. Use the "
-                f"default 'numpy' backend. Received: dtype={target.dtype.name}"
-            )
-        if not (isinstance(info.new_vocab, str) and isinstance(info.old_vocab, str)):
-            problems.append(
-                f"variable {name!r}: remap_backend='tf_ops' needs vocabulary files, not lists."
-            )
-    try:
-        new_vocab = _read_cached(info.new_vocab, cache)
-        old_vocab = _read_cached(info.old_vocab, cache)
-    except _errors.VocabError as e:
-        return None, problems + [f'variable {name!r}: {e}'], None, None
-    # A vocabulary shared by several variables (and their slots) is checked and
-    # remapped once; only a clean check is remembered, so every variable reports its own.
-    for vocab, size, role in (
-        (new_vocab, info.new_vocab_size, 'new'),
-        (old_vocab, info.old_vocab_size, 'old'),
-    ):
-        clean = ('clean', id(vocab), size)
-        if clean not in cache:
-            found = _vocab.problems(vocab, size, role, name)
-            problems += found
-            if not found:
-                cache[clean] = True
-    old_used = len(old_vocab.tokens)
-    if info.old_vocab_size >= 0:
-        # A size beyond the file is its own problem above; no second message for it.
-        old_used = min(old_used, info.old_vocab_size)
-    pair = ('pair', id(new_vocab), info.new_vocab_size, id(old_vocab), info.old_vocab_size)
-    if not problems and pair not in cache:
-        problems += _vocab.whitespace_problems(old_vocab, new_vocab, name)
-    if old_used > src_shape[axis]:
-        problems.append(
-            f'variable {name!r}: the old vocabulary has {old_used} tokens but checkpoint tensor '
-            f'{key!r} has only {src_shape[axis]} {"rows" if axis == 0 else "columns"}. Is '
-            f'old_vocab the one this checkpoint was trained with? Received: '
-            f'old_vocab={_vocab.describe(info.old_vocab)!r}'
-        )
-    donor = info.new_row_init
-    if isinstance(donor, tuple) and donor[1] not in old_vocab.tokens[:old_used]:
-        problems.append(
-            f'variable {name!r}: donor token {donor[1]!r} of new_row_init is not in the old '
-            f'vocabulary. Received: new_row_init={donor!r}'
-        )
-    if problems:
-        return None, problems, None, None
-    remap = cache.get(pair + (info.num_oov_buckets,))
-    if remap is None:
-        remap = _vocab.remapping(
-            new_vocab.tokens,
-            info.new_vocab_size,
-            old_vocab.tokens,
-            info.old_vocab_size,
-            info.num_oov_buckets,
-        )
-        cache[pair] = True
-        cache[pair + (info.num_oov_buckets,)] = remap
-    if info.new_row_init is not None:
-        init = info.new_row_init if isinstance(info.new_row_init, str) else f'copy {donor[1]!r}'
-    elif info.backup_initializer is not None:
-        init = getattr(info.backup_initializer, '__name__', type(info.backup_initializer).__name__)
-    else:
-        init = 'zeros'
-    stats = VocabStats(
-        axis=axis,
-        kept=remap.kept,
-        moved=remap.moved,
-        new=remap.new,
-        oov=info.num_oov_buckets,
-        dropped=remap.dropped,
-        new_vocab=_vocab.describe(info.new_vocab),
-        old_vocab=_vocab.describe(info.old_vocab),
-        init=init,
-    )
-    return remap, [], stats, old_vocab
-
-
-def _shape_policy(policy: str | Mapping[str, str], name: str) -> str:
-    if isinstance(policy, str):
-        return policy
-    for pattern, p in policy.items():
-        if re.fullmatch(pattern, name):
-            return p
-    return _settings.ERROR
-
-
-def _castable(src: tf.DType, dst: tf.DType) -> bool:
-    return src.is_floating and dst.is_floating
-
-
-def _entry(target, action, key, src_shape, src_dtype, cast, renamed_by, vocab=None, reason=None):
-    return PlanEntry(
-        name=target.name,
-        action=action,
-        source_key=key,
-        shape=tuple(target.full_shape),
-        source_shape=tuple(src_shape),
-        dtype=target.dtype.name,
-        source_dtype=src_dtype.name,
-        partitions=len(target.parts),
-        nbytes=target.nbytes,
-        cast=cast,
-        vocab=vocab,
-        reason=reason,
-        renamed_by=renamed_by,
-    )
-
-
-def _skip(target, key, reason, src_shape=None, src_dtype=None):
-    return PlanEntry(
-        name=target.name,
-        action=SKIP,
-        source_key=key,
-        shape=tuple(target.full_shape),
-        source_shape=tuple(src_shape) if src_shape is not None else None,
-        dtype=target.dtype.name,
-        source_dtype=src_dtype.name if src_dtype is not None else None,
-        partitions=len(target.parts),
-        nbytes=target.nbytes,
-        reason=reason,
-    )

@@ -56,10 +56,12 @@ def gather_rows(
             lo, hi = 0, n_old
         if hi - lo <= max_rows:
             # One read covers every row needed: one `take`, no sort, no temporary.
-            block = read_rows(lo, hi)
+            block = _exact_rows(read_rows(lo, hi), lo, hi)
             out = _bundle.empty_aligned((len(old_index), ncols), dtype)
             rows = np.where(valid, old_index - lo, 0)
             if block.dtype == out.dtype:
+                # 'clip' clips nothing (`block` holds every row asked for); it spares the
+                # buffered copy that 'raise' makes.
                 np.take(block, rows, axis=0, out=out, mode='clip')
             else:
                 out[...] = np.take(block, rows, axis=0)
@@ -81,7 +83,7 @@ def gather_rows(
         start = int(src[i])
         stop = min(start + max_rows, n_old)
         j = int(np.searchsorted(src, stop, side='left'))
-        block = read_rows(start, stop)
+        block = _exact_rows(read_rows(start, stop), start, stop)
         block_rows = _as_rows(block) if block.dtype == out.dtype else None
         # Copied in pieces of `_PIECE_BYTES`: the temporary stays small.
         for a in range(i, j, piece):
@@ -98,6 +100,17 @@ def gather_rows(
     return out
 
 
+def _exact_rows(block: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """`block` if it holds rows `[start, stop)` exactly, so that no index is clipped."""
+    if len(block) != stop - start:
+        raise IndexError(
+            f'Rows {start}..{stop} of the old matrix were asked for, but {len(block)} rows came '
+            'back; a short read must not repeat the last row. Received: '
+            f'rows={len(block)}'
+        )
+    return block
+
+
 def _as_rows(a: np.ndarray) -> np.ndarray:
     """A C-contiguous array as a 1-D array with one opaque item per row (a view)."""
     row = np.dtype((np.void, max(1, a.dtype.itemsize * int(np.prod(a.shape[1:], dtype=np.int64)))))
@@ -108,7 +121,7 @@ class Remapper:
     """Computes a remapped variable part by part, sharing work across parts."""
 
     def __init__(self, plan, name: str):
-        entry = next(e for e in plan.entries if e.name == name)
+        entry = next(e for e in plan.entries if e.id == name)
         self.source = plan.source
         self.key = entry.source_key
         self.target: _variables.Target = plan.targets[name]
@@ -258,7 +271,7 @@ def tf_ops_parts(plan, name: str, draw=None) -> list[tf.Tensor]:
     """Each part's value through GenerateVocabRemapping (once) + LoadAndRemapMatrix."""
     from tensorflow.python.ops import gen_checkpoint_ops
 
-    entry = next(e for e in plan.entries if e.name == name)
+    entry = next(e for e in plan.entries if e.id == name)
     remap, info, _ = plan.remaps[name]
     target = plan.targets[name]
     full = target.full_shape

@@ -26,6 +26,8 @@ class WarmStartReport:
       object_based: Whether the checkpoint is object-based.
       entries: One `PlanEntry` per selected variable.
       unused_keys: Checkpoint tensors that nothing read.
+      unused_names: The same tensors as the table names them (object paths through
+        the model, for object-based checkpoints).
       applied: False for a dry run (`plan`) or a skipped warm start.
       skipped_reason: Why nothing was applied, when it was skipped.
       mode: 'graph' or 'eager'.
@@ -43,6 +45,7 @@ class WarmStartReport:
     mode: str = 'graph'
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    unused_names: tuple[str, ...] = ()
 
     @classmethod
     def from_plan(cls, plan: _plan.Plan, applied: bool, seconds: float = 0.0) -> WarmStartReport:
@@ -52,6 +55,7 @@ class WarmStartReport:
             object_based=plan.source.object_based,
             entries=tuple(plan.entries),
             unused_keys=tuple(plan.unused_keys),
+            unused_names=tuple(plan.source.display_name(k) for k in plan.unused_keys),
             applied=applied,
             mode='graph' if plan.graph else 'eager',
             notes=tuple(plan.notes),
@@ -72,10 +76,22 @@ class WarmStartReport:
 
     # ---- queries -------------------------------------------------------
     def entry(self, name: str) -> _plan.PlanEntry:
-        """The entry of variable `name`."""
+        """The entry of variable `name`, or of the entry with id `name`.
+
+        Raises:
+          KeyError: No such variable, or several variables have that name
+            (then ask by `PlanEntry.id`, e.g. 'Variable@model/w1').
+        """
         for e in self.entries:
-            if e.name == name:
+            if e.id == name:
                 return e
+        found = [e for e in self.entries if e.name == name]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise KeyError(
+                f'{len(found)} variables are named {name!r}; ask by id: {[e.id for e in found]}'
+            )
         raise KeyError(f'No variable {name!r} in this report. Names: {self.names()}')
 
     def names(self, action: str | None = None) -> list[str]:
@@ -124,7 +140,7 @@ class WarmStartReport:
                 (
                     e.name,
                     e.action + (' +cast' if e.cast else ''),
-                    _short_key(e.source_key),
+                    e.source_path or _short_key(e.source_key),
                     'x'.join(str(d) for d in e.shape) or 'scalar',
                     e.dtype if not e.cast else f'{e.source_dtype}->{e.dtype}',
                     _details(e),
@@ -132,7 +148,8 @@ class WarmStartReport:
             )
         lines = [self.summary(), *_format_rows(rows)]
         if self.unused_keys:
-            shown = ', '.join(_short_key(k) for k in self.unused_keys[:10])
+            names = self.unused_names or [_short_key(k) for k in self.unused_keys]
+            shown = ', '.join(names[:10])
             more = f' (+{len(self.unused_keys) - 10} more)' if len(self.unused_keys) > 10 else ''
             lines.append(f'Unused checkpoint tensors: {shown}{more}')
         lines += [f'Note: {n}' for n in self.notes]
@@ -169,6 +186,8 @@ def _details(e: _plan.PlanEntry) -> str:
         parts.append(f'{e.partitions} parts')
     if e.renamed_by not in ('same',):
         parts.append(f'via {e.renamed_by}')
+    if e.id != e.name and e.path:
+        parts.append(f'at {e.path}')  # Variables that share a name.
     if e.reason:
         parts.append(e.reason)
     return '; '.join(parts)

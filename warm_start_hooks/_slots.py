@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
 
-from warm_start_hooks import _names
 from warm_start_hooks import _settings
 
 _TF1_SLOT = re.compile(r'[A-Z][A-Za-z]*(_\d+)?')
@@ -87,24 +88,43 @@ class SlotIndex:
         return None
 
 
-def parent_prev(name, prev_names, rules):
-    """A variable's checkpoint name by renames and rules, for its slots to follow."""
-    if name in prev_names:
-        return prev_names[name]
-    match = rules(name) if rules is not None else None
-    if match is not None and match.target is not _names.IGNORE:
-        return match.target
-    return name
+@dataclasses.dataclass(frozen=True)
+class Slot:
+    """A selected slot variable, and the variable it follows.
+
+    Attributes:
+      parents: The selected targets named like its variable: one, or several
+        when variables share a name (then they must all be treated alike).
+      naming: How the slot is named after its variable.
+    """
+
+    parents: tuple[Any, ...]
+    naming: SlotName
 
 
-def find_slots(settings, targets, vocab_infos):
-    """Slot variable name -> (its variable's name, naming), and problems."""
-    index = SlotIndex(t.name for t in targets)
+def find_slots(
+    settings: _settings.WarmStartSettings, targets: Sequence[Any], with_vocab: Iterable[int]
+) -> tuple[dict[int, Slot], list[str]]:
+    """Finds the slot variables among `targets` (anything with a `name`).
+
+    Args:
+      settings: The settings (the selection decides whether slots can be selected).
+      targets: The selected targets.
+      with_vocab: ids of the targets that have a VocabInfo.
+
+    Returns:
+      id(slot target) -> `Slot`, and problems.
+    """
+    by_name: dict[str, list[Any]] = {}
+    for t in targets:
+        by_name.setdefault(t.name, []).append(t)
+    index = SlotIndex(by_name)
     slots = {}
     for t in targets:
         found = index.parent(t.name)
         if found is not None:
-            slots[t.name] = found
+            parents = tuple(p for p in by_name[found[0]] if p is not t)
+            slots[id(t)] = Slot(parents, found[1])
     problems = []
     v = settings.vars_to_warm_start
     over_all = settings.collection == _settings.ALL or (
@@ -113,8 +133,8 @@ def find_slots(settings, targets, vocab_infos):
         and v
         and all(isinstance(x, str) for x in v)
     )
-    with_slots = {parent for parent, _ in slots.values()}
-    if not over_all and not with_slots & set(vocab_infos):
+    with_slots = {id(p) for slot in slots.values() for p in slot.parents}
+    if not over_all and not with_slots & set(with_vocab):
         problems.append(
             'include_slots=True needs the slot variables selected, and slots are not trainable: '
             "select over all variables with collection='all' (or a list of regexes). "

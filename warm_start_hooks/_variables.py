@@ -12,7 +12,6 @@ the graph name without `:0`, the full name of a partitioned variable, and
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -22,7 +21,6 @@ import tensorflow as tf
 
 from warm_start_hooks import _distribute
 from warm_start_hooks import _names
-from warm_start_hooks import _settings
 
 
 @dataclasses.dataclass(eq=False)
@@ -60,6 +58,15 @@ class Target:
     aliases: tuple[str, ...] = ()
     # The object the parts belong to (a `ShardedVariable`), when there is one.
     container: Any = None
+    # Where the variable sits below the model it was found in (e.g. 'layers/0/kernel').
+    path: str | None = None
+
+    @property
+    def owner(self) -> Any:
+        """The object a checkpoint's object graph holds: the variable, or its container."""
+        if self.container is not None:
+            return self.container
+        return self.parts[0].variable if len(self.parts) == 1 else None
 
     @property
     def partitioned(self) -> bool:
@@ -107,7 +114,12 @@ def _trainable(v: Any) -> bool:
 
 
 def to_targets(objs: Iterable[Any], names: Sequence[str] | None = None) -> list[Target]:
-    """Groups variables into targets; partitions join their full variable.
+    """Groups variables into targets by identity; the pieces of one variable join.
+
+    Two variables are never merged because they share a name (unnamed
+    `tf.Variable`s are all `Variable:0`). Only the slices of one partitioned
+    variable (same full name, distinct offsets) and the shards of one
+    `ShardedVariable` form one target.
 
     Args:
       objs: Variables, `PartitionedVariable`s, `ShardedVariable`s, Keras 3
@@ -117,33 +129,57 @@ def to_targets(objs: Iterable[Any], names: Sequence[str] | None = None) -> list[
     Returns:
       One `Target` per logical variable, in first-seen order.
     """
-    groups: dict[str, list[Any]] = {}
-    order: list[str] = []
-    explicit: dict[str, str] = {}
+    groups: dict[tuple, list[Any]] = {}
+    group_names: dict[tuple, str] = {}
     for i, obj in enumerate(objs):
-        if isinstance(obj, (list, tuple)):
-            pieces = list(obj)
-        elif hasattr(obj, '_get_variable_list'):  # PartitionedVariable
-            pieces = obj._get_variable_list()
-        elif _is_sharded(obj):
-            pieces = _shards_as_slices(obj)
-        elif _distribute.container(obj) is not None:  # One shard: its whole variable.
-            pieces = _shards_as_slices(_distribute.container(obj))
-        else:
-            pieces = [obj]
+        pieces = _pieces(obj)
         name = names[i] if names is not None else _group_name(pieces)
-        if name not in groups:
-            groups[name] = []
-            order.append(name)
+        key = ('named', name) if names is not None else _group_key(pieces)
+        while key in groups and not _joins(groups[key], pieces):
+            key = (*key, 'another')  # Slices of another variable of the same name.
+        group = groups.setdefault(key, [])
+        group_names.setdefault(key, name)
         for p in pieces:
-            if not any(_piece_variable(p) is _piece_variable(q) for q in groups[name]):
-                groups[name].append(p)
-        if names is not None:
-            explicit[name] = name
-    out = []
-    for name in order:
-        out.append(_make_target(name, groups[name]))
-    return out
+            if not any(_piece_variable(p) is _piece_variable(q) for q in group):
+                group.append(p)
+    return [_make_target(group_names[k], pieces) for k, pieces in groups.items()]
+
+
+def _pieces(obj: Any) -> list[Any]:
+    if isinstance(obj, (list, tuple)):
+        return list(obj)
+    if hasattr(obj, '_get_variable_list'):  # PartitionedVariable
+        return obj._get_variable_list()
+    if is_sharded(obj):
+        return _shards_as_slices(obj)
+    if _distribute.container(obj) is not None:  # One shard: its whole variable.
+        return _shards_as_slices(_distribute.container(obj))
+    return [obj]
+
+
+def _group_key(pieces: list[Any]) -> tuple:
+    first = pieces[0]
+    if isinstance(first, tuple):  # Shards, keyed by their ShardedVariable.
+        return ('sharded', id(first[3]))
+    info = getattr(first, '_save_slice_info', None)
+    if info is not None:  # Slices of one partitioned variable share its full name.
+        return ('slices', info.full_name)
+    return ('variable', id(first))
+
+
+def _slice_offset(piece: Any) -> tuple[int, ...] | None:
+    info = getattr(piece, '_save_slice_info', None)
+    return tuple(int(o) for o in info.var_offset) if info is not None else None
+
+
+def _joins(group: list[Any], pieces: list[Any]) -> bool:
+    """Whether `pieces` can join `group`: no other variable already holds their offsets."""
+    for p in pieces:
+        for q in group:
+            same = _piece_variable(p) is _piece_variable(q)
+            if not same and _slice_offset(p) is not None and _slice_offset(p) == _slice_offset(q):
+                return False
+    return True
 
 
 def _piece_variable(piece: Any) -> Any:
@@ -157,7 +193,8 @@ def _group_name(pieces: list[Any]) -> str:
     return variable_name(first)
 
 
-def _is_sharded(obj: Any) -> bool:
+def is_sharded(obj: Any) -> bool:
+    """Whether `obj` is a `ShardedVariable`."""
     return _distribute.is_sharded(obj)
 
 
@@ -211,9 +248,11 @@ class Pool:
     """Where selection looks for variables.
 
     Attributes:
-      trainable: Trainable targets.
+      trainable: Trainable targets (the same objects as in `everything`).
       everything: All targets (global variables).
       graph: Whether these are graph-mode variables.
+      root: The object the variables were found in (a model, a `tf.Module`, a
+        `tf.train.Checkpoint`), whose object graph a checkpoint may mirror.
     """
 
     trainable: list[Target]
@@ -225,46 +264,72 @@ class Pool:
         """id(variable) -> its object paths below `root` (empty without a root)."""
         return object_paths(self.root) if self.root is not None else {}
 
+    def same(self, target: Target) -> Target:
+        """The pool's target of the same variables as `target` (with its path), else `target`."""
+        ids = {id(p.variable) for p in target.parts}
+        for t in self.everything:
+            if {id(p.variable) for p in t.parts} == ids:
+                return t
+        return target
+
 
 def graph_pool(graph: tf.Graph | None = None) -> Pool:
     """Targets from the TRAINABLE / GLOBAL collections of a graph."""
     graph = graph or tf.compat.v1.get_default_graph()
     keys = tf.compat.v1.GraphKeys
-    trainable = to_targets(graph.get_collection(keys.TRAINABLE_VARIABLES))
     everything = to_targets(graph.get_collection(keys.GLOBAL_VARIABLES))
+    trainable = _subset(everything, graph.get_collection(keys.TRAINABLE_VARIABLES))
     return Pool(trainable, everything, graph=True)
 
 
+def _subset(targets: list[Target], variables: list[Any]) -> list[Target]:
+    """The targets holding `variables`; variables none holds become targets of their own."""
+    ids = {id(v) for v in variables}
+    out = [t for t in targets if any(id(p.variable) in ids for p in t.parts)]
+    held = {id(p.variable) for t in out for p in t.parts}
+    return out + to_targets([v for v in variables if id(v) not in held])
+
+
 def object_pool(obj: Any) -> Pool:
-    """Targets from a Keras model, a `tf.Module`, a list or a name->variable dict."""
+    """Targets from a Keras model, a `tf.Module`, a list or a name->variable dict.
+
+    Variables made inside a `tf.Graph` (a `tf.Module` built in graph mode) are
+    graph-mode variables: applying overrides their initializers.
+    """
+    graph = not tf.executing_eagerly()
     if isinstance(obj, Mapping):
         names = list(obj.keys())
         targets = to_targets(list(obj.values()), names)
         trainable = [t for t in targets if t.trainable]
-        return Pool(trainable, targets, graph=False)
+        return Pool(trainable, targets, graph=graph)
     if isinstance(obj, (list, tuple)):
         targets = to_targets(obj)
-        return Pool([t for t in targets if t.trainable], targets, graph=False)
+        return Pool([t for t in targets if t.trainable], targets, graph=graph)
     if hasattr(obj, 'trainable_variables') and hasattr(obj, 'variables'):
-        every = [v for v in obj.variables if not _is_rng_state(v)]
-        trainable_ids = {id(v) for v in obj.trainable_variables}
-        targets = to_targets(every)
-        trainable = [t for t in targets if any(id(p.variable) in trainable_ids for p in t.parts)]
-        if not trainable:
-            trainable = to_targets(obj.trainable_variables)
-        return Pool(trainable, targets, graph=False, root=obj)
-    if hasattr(obj, '_trackable_children'):
+        targets = to_targets([v for v in obj.variables if not _is_rng_state(v)])
+        trainable = _subset(targets, list(obj.trainable_variables))
+    elif hasattr(obj, '_trackable_children'):
         # A tf.train.Checkpoint(model=..., optimizer=...) laid out like the source.
-        found = {}
-        for var_id, (var, _) in _walk(obj).items():
-            if not _is_rng_state(var):
-                found[var_id] = var
-        targets = to_targets(list(found.values()))
-        return Pool([t for t in targets if t.trainable], targets, graph=False, root=obj)
-    raise TypeError(
-        'variables must be a Keras model, a tf.Module, a tf.train.Checkpoint, a list of '
-        f'variables or a dict of name to variable. Received: variables={type(obj).__name__}'
-    )
+        found = [var for var, _ in _walk(obj).values() if not _is_rng_state(var)]
+        targets = to_targets(found)
+        trainable = [t for t in targets if t.trainable]
+    else:
+        raise TypeError(
+            'variables must be a Keras model, a tf.Module, a tf.train.Checkpoint, a list of '
+            f'variables or a dict of name to variable. Received: variables={type(obj).__name__}'
+        )
+    paths = object_paths(obj)
+    for t in targets:
+        t.path = (paths.get(id(t.owner)) or [None])[0]
+    return Pool(trainable, targets, graph=graph, root=obj)
+
+
+def trackable_children(obj: Any) -> dict[str, Any]:
+    """The children a checkpoint records for `obj` (name -> object); {} if it has none."""
+    try:
+        return dict(obj._trackable_children(save_type='checkpoint'))
+    except (AttributeError, TypeError, ValueError):
+        return {}
 
 
 def _walk(root: Any) -> dict[int, tuple[Any, list[str]]]:
@@ -274,14 +339,10 @@ def _walk(root: Any) -> dict[int, tuple[Any, list[str]]]:
     queue = [root]
     while queue:
         obj = queue.pop(0)
-        try:
-            children = obj._trackable_children(save_type='checkpoint')
-        except (AttributeError, TypeError, ValueError):
-            continue
-        for name, child in children.items():
+        for name, child in trackable_children(obj).items():
             base = first[id(obj)]
             path = f'{base}/{name}' if base else name
-            if is_variable(child) or _is_sharded(child):
+            if is_variable(child) or is_sharded(child):
                 out.setdefault(id(child), (child, []))[1].append(path)
             elif id(child) not in first:
                 first[id(child)] = path
@@ -297,79 +358,3 @@ def object_paths(root: Any) -> dict[int, list[str]]:
 def _is_rng_state(v: Any) -> bool:
     name = variable_name(v)
     return 'seed_generator' in name and name.endswith('state')
-
-
-@dataclasses.dataclass
-class Selection:
-    """The outcome of selection.
-
-    Attributes:
-      targets: Selected targets, in pool order.
-      problems: Messages about the selection itself.
-      vocab_only: `vars_to_warm_start=None`: only VocabInfo variables.
-    """
-
-    targets: list[Target]
-    problems: list[str]
-    vocab_only: bool = False
-
-
-def select(vars_to_warm_start: Any, collection: str | None, pool: Pool) -> Selection:
-    """Selects targets by TensorFlow's rules, or by an explicit collection.
-
-    A regex string (or None) selects among trainable variables; a list of
-    regexes among all variables; a list of variables is taken as given.
-    `collection` overrides which pool regexes search. Regexes match at the
-    start of a name (as `tf.compat.v1.get_collection` does). `global_step`
-    is only selected when a pattern names it or it is passed as an object.
-    """
-    v = vars_to_warm_start
-    if isinstance(v, (list, tuple)) and v and all(is_variable(x) or _is_group(x) for x in v):
-        return Selection(to_targets(v), [])
-    if v is None or isinstance(v, str):
-        patterns = ['.*' if v is None else v]
-        base = collection or _settings.TRAINABLE
-    elif isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
-        patterns = list(v)
-        base = collection or _settings.ALL
-    else:
-        kinds = sorted({type(x).__name__ for x in v} if isinstance(v, (list, tuple)) else [])
-        return Selection(
-            [],
-            [
-                'vars_to_warm_start must be a regex string, a list of regex strings, a list of '
-                'variables or None (all given as one kind). '
-                f'Received: vars_to_warm_start of type {type(v).__name__} {kinds or ""}'
-            ],
-        )
-    pool_targets = pool.trainable if base == _settings.TRAINABLE else pool.everything
-    problems = _names.regex_problems(patterns, 'vars_to_warm_start')
-    if problems:
-        return Selection([], problems)
-    chosen: dict[int, Target] = {}
-    for pattern in patterns:
-        regex = re.compile(pattern)
-        hits = [t for t in pool_targets if _matches(regex, t)]
-        hits = [t for t in hits if not _names.is_global_step(t.name) or 'global_step' in pattern]
-        if not hits and v is not None:
-            where = 'trainable' if base == _settings.TRAINABLE else 'global'
-            sample = [t.name for t in pool_targets][:8]
-            problems.append(
-                f'vars_to_warm_start pattern {pattern!r} matches no {where} variable. Expected '
-                f'a regex matched from the start of a name, e.g. {sample[:3]}. '
-                f'Variables there: {sample}{" ..." if len(pool_targets) > 8 else ""}. '
-                f'Received: pattern={pattern!r}'
-            )
-        for t in hits:
-            chosen[id(t)] = t
-    targets = [t for t in pool_targets if id(t) in chosen]
-    return Selection(targets, problems, vocab_only=v is None)
-
-
-def _is_group(x: Any) -> bool:
-    return hasattr(x, '_get_variable_list') or _is_sharded(x)
-
-
-def _matches(regex: re.Pattern, t: Target) -> bool:
-    names = (t.name, *t.aliases)
-    return any(regex.match(n) or regex.match(n + ':0') for n in names)

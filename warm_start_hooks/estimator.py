@@ -220,7 +220,7 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
                 part.variable
                 for entry in plan.entries
                 if entry.action != _plan.SKIP
-                for part in plan.targets[entry.name].parts
+                for part in plan.targets[entry.id].parts
             ]
         )
         self._plan = plan
