@@ -217,7 +217,6 @@ class BadFileTest(parameterized.TestCase):
 
     @parameterized.named_parameters(
         ('checkpoint_prefix', 'model.ckpt-5'),
-        ('weights_h5', 'model.weights.h5'),
         ('not_a_path', None),
     )
     def test_other_sources_are_left_alone(self, name):

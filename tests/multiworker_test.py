@@ -571,7 +571,7 @@ class ReportTest(parameterized.TestCase):
         )
         report = warm_start_hooks.plan(settings, variables=[emb, head])
         self.assertIsNotNone(report.entry('emb').vocab)
-        back = _multiworker._report_from_dict(json.loads(report.to_json()))
+        back = warm_start_hooks.WarmStartReport.from_dict(json.loads(report.to_json()))
         self.assertEqual(back, report)
 
 

@@ -82,6 +82,7 @@ class ReportTest(parameterized.TestCase):
         self.assertEqual(data['entries'][0]['shape'], [7, 3])
         self.assertEqual(data['unused_keys'], ['old/extra'])
         self.assertTrue(data['applied'])
+        self.assertEqual(_report.WarmStartReport.from_dict(data), _report_with_entries())
 
     def test_queries(self):
         r = _report_with_entries()

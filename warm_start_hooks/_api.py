@@ -40,7 +40,7 @@ def _object_pool(variables: Any) -> _variables.Pool:
         f'{type(v).__name__}. Pass the model, or only its variables. '
         f'Received: variables[{k!r}]={v!r:.80}'
         for k, v in items
-        if not (_variables.is_variable(v) or _variables._is_group(v))
+        if not (_variables.is_variable(v) or _select.is_group(v))
     ]
     if isinstance(variables, Mapping):
         problems += [

@@ -31,7 +31,6 @@ from absl import logging
 from warm_start_hooks import _api
 from warm_start_hooks import _checkpoint
 from warm_start_hooks import _errors
-from warm_start_hooks import _h5
 from warm_start_hooks import _keras_file
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
@@ -168,8 +167,6 @@ def _dump(obj: Any) -> None:
 
 def _open(path: str) -> _checkpoint.CheckpointSource:
     try:
-        if _h5.is_h5_path(path):
-            return _h5.H5Source(path)
         return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
     except _errors.CheckpointNotFoundError as e:
         raise UsageError(' '.join(e.problems)) from None

@@ -143,15 +143,22 @@ class H5Source:
         return key
 
     def bind(self, root: Any, variable_ids: Any = ()) -> dict[int, str]:
-        """id(variable) -> the key `save_weights` gives it, for the variables of `root`."""
+        """id(variable) -> the key the file's writer gives it, for the variables of `root`.
+
+        A variable is bound only where its layout names exactly one tensor.
+        """
         if root is None:
             return {}
         out = {}
-        for var_id, keys in keras_layout(root).items():
-            found = [k for k in keys if k in self.shapes]
-            if found:
-                out[var_id] = found[0]
+        for var_id, names in self.layout(root).items():
+            found = {k for name in names for k in self.keys_for(name)}
+            if len(found) == 1:
+                out[var_id] = found.pop()
         return out
+
+    def layout(self, root: Any) -> dict[int, list[str]]:
+        """id(variable) -> the names the file's writer gives it (Keras 3's `save_weights`)."""
+        return keras_layout(root)
 
     # ---- data ----------------------------------------------------------
     def read(self, key: str) -> np.ndarray:

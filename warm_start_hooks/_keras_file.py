@@ -47,8 +47,7 @@ _LEGACY_ROOT = 'model_weights'  # Where model.save('x.h5') puts the weights.
 def open_keras_file(path: Any) -> _h5.H5Source | None:
     """The source for a Keras file or preset at `path`; None if `path` is not one.
 
-    `.weights.h5` files are left to `H5Source`; checkpoints and SavedModels
-    to `CheckpointSource`.
+    Checkpoints and SavedModels are left to `CheckpointSource`.
 
     Raises:
       CheckpointNotFoundError, CorruptCheckpointError: as `H5Source` does.
@@ -56,8 +55,10 @@ def open_keras_file(path: Any) -> _h5.H5Source | None:
     if not isinstance(path, (str, os.PathLike)):
         return None
     path = os.fspath(path)
-    if not path or _h5.is_h5_path(path):
+    if not path:
         return None
+    if _h5.is_h5_path(path):
+        return KerasWeightsSource(path)
     if path.endswith(ARCHIVE_SUFFIX):
         return KerasArchiveSource(path)
     if path.endswith(LEGACY_SUFFIXES):
@@ -95,7 +96,7 @@ def _is_legacy(path: str) -> bool:
 class KerasWeightsSource(_h5.H5Source):
     """A file in the `.weights.h5` layout, matched to Keras 3 and Keras 2 models alike."""
 
-    def object_paths(self, root: Any) -> dict[int, list[str]]:
+    def layout(self, root: Any) -> dict[int, list[str]]:
         """id(variable) -> the key Keras' own saving code gives it, for either Keras."""
         return layout(root)
 
@@ -151,21 +152,14 @@ class LegacyH5Source(_h5.H5Source):
         if weight not in names:
             return
         super()._index(name, obj)
-        self._aliases.setdefault(f'{layer}/{names.index(weight)}', name)
+        # Two layers may save one weight name: `keys_for` then finds both, `key_for` neither.
         saved = weight[:-2] if weight.endswith(':0') else weight
-        if saved in self._ambiguous:
-            return
-        if saved in self._aliases and self._aliases[saved] != name:
-            self._ambiguous.add(saved)  # Two layers saved this name: only their paths find them.
-            del self._aliases[saved]
-        else:
-            self._aliases[saved] = name
+        for alias in (f'{layer}/{names.index(weight)}', saved):
+            found = self._by_name.setdefault(alias, [])
+            if name not in found:
+                found.append(name)
 
-    def _open_file(self, h5py: Any) -> Any:
-        self._ambiguous: set[str] = set()
-        return super()._open_file(h5py)
-
-    def object_paths(self, root: Any) -> dict[int, list[str]]:
+    def layout(self, root: Any) -> dict[int, list[str]]:
         """id(variable) -> `<layer name>/<position>` as the legacy writer orders weights."""
         return legacy_layout(root)
 

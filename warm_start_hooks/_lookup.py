@@ -118,10 +118,8 @@ def vocab_tokens(value: Any) -> Any:
     tokenizer (KerasHub's, or anything with `get_vocabulary()`) becomes its
     tokens in id order; a token -> id mapping (or its `keys()` view, which a
     byte-pair tokenizer's `get_vocabulary()` returns) is ordered by id.
-    Anything else is returned unchanged, for `VocabInfo.problems` to report.
-
-    Raises:
-      WarmStartError: A mapping's ids are not 0, 1, ..., n-1.
+    Anything else, and a mapping whose ids are not 0 .. n-1, is returned
+    unchanged, for `VocabInfo.problems` to report.
     """
     if isinstance(value, (str, os.PathLike)):
         return value
@@ -133,7 +131,8 @@ def vocab_tokens(value: Any) -> Any:
         return vocab_tokens(_tokenizer_vocabulary(value))
     mapping = getattr(value, 'mapping', None)  # A dict's keys() view knows its dict.
     if isinstance(value, Mapping) or isinstance(mapping, Mapping):
-        return _by_id(value if isinstance(value, Mapping) else mapping)
+        tokens = _by_id(value if isinstance(value, Mapping) else mapping)
+        return value if tokens is None else tokens
     if isinstance(value, Sequence) or hasattr(value, 'tolist'):
         items = value.tolist() if hasattr(value, 'tolist') else value
         if isinstance(items, list) and all(isinstance(t, (str, bytes, Integral)) for t in items):
@@ -148,17 +147,14 @@ def _tokenizer_vocabulary(tokenizer: Any) -> Any:
     return tokenizer.get_vocabulary()
 
 
-def _by_id(mapping: Mapping[Any, Any]) -> tuple[str, ...]:
-    ids = sorted((int(i), t) for t, i in mapping.items())
+def _by_id(mapping: Mapping[Any, Any]) -> tuple[str, ...] | None:
+    """The tokens of a token -> id mapping in id order; None unless the ids are 0 .. n-1."""
+    try:
+        ids = sorted((int(i), t) for t, i in mapping.items())
+    except (TypeError, ValueError):
+        return None
     if [i for i, _ in ids] != list(range(len(ids))):
-        bad = next((i for k, (i, _) in enumerate(ids) if i != k), None)
-        raise _errors.WarmStartError(
-            [
-                f'a token -> id vocabulary must have the ids 0 .. {len(ids) - 1}, one token each, '
-                f'so that a token list in id order gives each row. Received: id={bad}'
-            ],
-            'VocabInfo',
-        )
+        return None  # Left as it is: `VocabInfo.problems` says what is wrong.
     return _texts(t for _, t in ids)
 
 

@@ -128,7 +128,7 @@ def run(
     if plan is not None:
         report = _report.WarmStartReport.from_plan(plan, applied=True)
     else:
-        report = _report_from_dict(message['report'])
+        report = _report.WarmStartReport.from_dict(message['report'])
     report = dataclasses.replace(report, notes=(*report.notes, notes))
     return Result(report, plan, tuple(parts[i] for i, _, _ in message['parts']))
 
@@ -270,25 +270,3 @@ def _notes(task: _collective.Task, message: dict[str, Any]) -> str:
         f"replica 0) through the strategy's all-reduce; this task ({task.name}) read no "
         'checkpoint or vocabulary.'
     )
-
-
-def _report_from_dict(d: dict[str, Any]) -> _report.WarmStartReport:
-    """The inverse of `WarmStartReport.to_dict` (JSON lists back to tuples)."""
-    entries = []
-    for e in d['entries']:
-        e = dict(e)
-        e['shape'] = tuple(e['shape'])
-        if e.get('source_shape') is not None:
-            e['source_shape'] = tuple(e['source_shape'])
-        if e.get('vocab') is not None:
-            e['vocab'] = _plan.VocabStats(**e['vocab'])
-        e['parts_detail'] = tuple(_distribute.PartDetail(**p) for p in e.get('parts_detail', ()))
-        entries.append(_plan.PlanEntry(**e))
-    fields = {f.name for f in dataclasses.fields(_report.WarmStartReport)}
-    kwargs = {k: v for k, v in d.items() if k in fields}
-    kwargs.update(
-        entries=tuple(entries),
-        unused_keys=tuple(d.get('unused_keys', ())),
-        notes=tuple(d.get('notes', ())),
-    )
-    return _report.WarmStartReport(**kwargs)

@@ -28,7 +28,6 @@ from warm_start_hooks import _checkpoint
 from warm_start_hooks import _distribute
 from warm_start_hooks import _entries
 from warm_start_hooks import _errors
-from warm_start_hooks import _h5
 from warm_start_hooks import _keras_file
 from warm_start_hooks import _names
 from warm_start_hooks import _plan_policy
@@ -213,8 +212,6 @@ def _with_parts_detail(entry, targets, remaps):
 def open_source(path: Any) -> Any:
     """Opens a checkpoint (or a Keras `.weights.h5` file); a failure is a `WarmStartError`."""
     try:
-        if _h5.is_h5_path(path):
-            return _h5.H5Source(path)
         return _keras_file.open_keras_file(path) or _checkpoint.CheckpointSource(path)
     except _errors.CheckpointNotFoundError:
         raise  # A WarmStartError that is also TensorFlow's NotFoundError.

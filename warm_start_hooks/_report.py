@@ -12,6 +12,7 @@ from typing import Any
 
 from absl import logging
 
+from warm_start_hooks import _distribute
 from warm_start_hooks import _plan
 from warm_start_hooks import _progress
 
@@ -61,6 +62,16 @@ class WarmStartReport:
             notes=tuple(plan.notes),
             seconds=seconds,
         )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WarmStartReport:
+        """The inverse of `to_dict`: JSON lists become tuples, entries `PlanEntry`s again."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in fields}
+        kwargs['entries'] = tuple(_entry_from_dict(e) for e in d['entries'])
+        for name in ('unused_keys', 'unused_names', 'notes'):
+            kwargs[name] = tuple(d.get(name, ()))
+        return cls(**kwargs)
 
     @classmethod
     def skipped(cls, source: str, reason: str) -> WarmStartReport:
@@ -162,6 +173,17 @@ class WarmStartReport:
         """Logs the table through absl logging."""
         for line in self.table().splitlines():
             logging.info('%s', line)
+
+
+def _entry_from_dict(e: dict[str, Any]) -> _plan.PlanEntry:
+    e = dict(e)
+    for name in ('shape', 'source_shape'):
+        if e.get(name) is not None:
+            e[name] = tuple(e[name])
+    if e.get('vocab') is not None:
+        e['vocab'] = _plan.VocabStats(**e['vocab'])
+    e['parts_detail'] = tuple(_distribute.PartDetail(**p) for p in e.get('parts_detail', ()))
+    return _plan.PlanEntry(**e)
 
 
 def _short_key(key: str | None) -> str:

@@ -230,6 +230,12 @@ def vocab_fields_problems(info: Any, var_name: str, new_row_inits: Sequence[str]
         value = getattr(info, field)
         if isinstance(value, bytes):
             out.append(f'{where}: ' + _NOT_UTF8.format(field=field, value=value))
+        elif isinstance(value, Mapping) or isinstance(getattr(value, 'mapping', None), Mapping):
+            out.append(
+                f'{where}: {field} is a token -> id mapping whose ids are not 0 .. n-1 (one '
+                'token each), so it gives no row order. Pass the tokens in row order, or the '
+                f'tokenizer itself. Received: {field}={value!r:.200}'
+            )
         elif not isinstance(value, (str, os.PathLike, Sequence)) or (
             isinstance(value, (str, os.PathLike)) and not os.fspath(value)
         ):
