@@ -32,6 +32,7 @@ from warm_start_hooks import _plan
 from warm_start_hooks import _provenance
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
+from warm_start_hooks import _summary
 
 # tf.estimator.ModeKeys values, spelled out so this module imports without tf.estimator.
 TRAIN = 'train'
@@ -65,6 +66,12 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
     checkpoint in `begin()`, the warm start is not planned at all (as
     Estimator does), so a resumed run does not need the source checkpoint.
 
+    The report, or the reason the warm start was skipped, is also written to
+    TensorBoard as text (`warm_start/report` and `warm_start/report_json`, at
+    the session's global step) through the event-file writer that the
+    session's own summaries use in `summary_dir` (by default `model_dir`), so
+    it sits in the same event file as the training curves.
+
     With an Estimator, the hook also works in `evaluate(hooks=...)` and
     `predict(hooks=...)`: as with `warm_start_from`, those warm-start only when
     no checkpoint is restored (a model directory without checkpoints, and no
@@ -81,6 +88,13 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         planned and the report names that checkpoint. Defaults to `None`.
       log_report: Keyword-only. Log the report through absl logging.
         Defaults to `True`.
+      summary_dir: Keyword-only. Where to write the report for TensorBoard;
+        `None` means `model_dir` (and nothing is written when that is `None`
+        too). `MonitoredTrainingSession` writes its summaries to its
+        `summary_dir`, which defaults to its `checkpoint_dir`. Defaults to
+        `None`.
+      write_summary: Keyword-only. Write the report for TensorBoard. Pass
+        `False` on a non-chief worker: the chief writes it. Defaults to `True`.
 
     Raises:
       WarmStartError: The settings are invalid (listing every problem).
@@ -115,6 +129,8 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         *,
         model_dir: str | os.PathLike | None = None,
         log_report: bool = True,
+        summary_dir: str | os.PathLike | None = None,
+        write_summary: bool = True,
     ):
         problems = []
         self._settings = None
@@ -135,9 +151,12 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             problems.append(
                 f'log_report must be True or False. Received: log_report={log_report!r}'
             )
+        problems.extend(_summary_problems(summary_dir, write_summary))
         _errors.raise_if_problems(problems, 'WarmStartHook')
         self._model_dir = None if model_dir is None else os.fspath(model_dir)
         self._log_report = log_report
+        self._summary_dir = self._model_dir if summary_dir is None else os.fspath(summary_dir)
+        self._write_summary = write_summary
         self.report: _report.WarmStartReport | None = None
         self._reset()
 
@@ -210,6 +229,31 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
                 self.report = _report.WarmStartReport.skipped(self._plan.source.prefix, _NOT_RUN)
         if self._log_report and self.report is not None:
             self.report.log()
+        self._summarize(session)
+
+    def _summarize(self, session: tf.compat.v1.Session) -> None:
+        """Writes the report to TensorBoard, at the session's global step."""
+        if not self._write_summary or self._summary_dir is None or self.report is None:
+            return
+        global_step = tf.compat.v1.train.get_global_step()
+        step = 0 if global_step is None else int(session.run(global_step))
+        _summary.write(self.report, self._summary_dir, step)
+
+
+def _summary_problems(summary_dir: Any, write_summary: Any) -> list[str]:
+    problems = []
+    if summary_dir is not None and (
+        not isinstance(summary_dir, (str, os.PathLike)) or not os.fspath(summary_dir)
+    ):
+        problems.append(
+            'summary_dir must be a non-empty directory path or None. '
+            f'Received: summary_dir={summary_dir!r}'
+        )
+    if not isinstance(write_summary, bool):
+        problems.append(
+            f'write_summary must be True or False. Received: write_summary={write_summary!r}'
+        )
+    return problems
 
 
 def _add_marker(plan: _plan.Plan) -> tf.Tensor | None:
@@ -322,7 +366,15 @@ class WarmStartModelFn:
         if mode not in self.modes:
             return spec
         model_dir = getattr(config, 'model_dir', None)
-        hook = WarmStartHook(self.settings, model_dir=model_dir, log_report=self._log_report)
+        # TensorBoard shows the report next to the training curves; evaluation and
+        # prediction write none, and only the chief writes it.
+        summary = mode == TRAIN and getattr(config, 'is_chief', True)
+        hook = WarmStartHook(
+            self.settings,
+            model_dir=model_dir,
+            log_report=self._log_report,
+            write_summary=bool(summary),
+        )
         self._last_hook = hook
         field = _SPEC_HOOKS[mode]
         return spec._replace(**{field: (*(getattr(spec, field) or ()), hook)})

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
+import os
 import time
 from typing import Any
 
@@ -34,6 +36,7 @@ from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
 from warm_start_hooks import _slots
+from warm_start_hooks import _summary
 from warm_start_hooks import _variables
 
 # Public class name -> (module whose `callbacks.Callback` it subclasses, pip package).
@@ -98,6 +101,12 @@ class _WarmStartCallback:
     A class head is remapped with `axis=1` on its kernel; its 1-D bias cannot
     be remapped (as in TensorFlow): keep it fresh with a `(regex, None)` rule.
 
+    TensorBoard: the report, or the reason the warm start was skipped, is
+    written as text (`warm_start/report` and `warm_start/report_json`, at the
+    optimizer's step) into an event file in `log_dir`, or, without `log_dir`,
+    in the `log_dir` of a `TensorBoard` callback of the same `fit` (next to its
+    `train/` and `validation/` runs).
+
     Attributes:
       settings: The `WarmStartSettings` in use.
       report: The `WarmStartReport` of the latest `fit`, or `None` before its
@@ -110,6 +119,11 @@ class _WarmStartCallback:
       force: Keyword-only. Warm-start even when the model holds trained or
         restored state (see above); that state is then overwritten.
         Defaults to `False`.
+      log_dir: Keyword-only. The directory to write the report to for
+        TensorBoard; `None` means the `log_dir` of a `TensorBoard` callback in
+        the same `fit`, if there is one. Defaults to `None`.
+      write_summary: Keyword-only. Write the report for TensorBoard.
+        Defaults to `True`.
       **overrides: Keyword-only `WarmStartSettings` fields to set on
         `settings` (`collection`, `rules`, `shape_policy`, ...).
 
@@ -136,11 +150,23 @@ class _WarmStartCallback:
 
     _flavour = 'WarmStartCallback'
 
-    def __init__(self, settings: Any, *, force: bool = False, **overrides: Any):
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        force: bool = False,
+        log_dir: str | os.PathLike | None = None,
+        write_summary: bool = True,
+        **overrides: Any,
+    ):
         super().__init__()
         self.settings = _settings.coerce_settings(settings, **overrides)
-        _errors.raise_if_problems(self.settings.problems(), f'{self._flavour} settings')
+        problems = self.settings.problems() + _summary_problems(log_dir, write_summary)
+        _errors.raise_if_problems(problems, f'{self._flavour} settings')
         self.force = bool(force)
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.write_summary = write_summary
+        self._summary_dir: str | None = None
         self.report: _report.WarmStartReport | None = None
         self._pending = False
         self._installed: tuple[Any, Any, Any] | None = None
@@ -155,6 +181,7 @@ class _WarmStartCallback:
         self._uninstall()
         self.report = None
         self._pending = True
+        self._summary_dir = self.log_dir or _tensorboard_log_dir(self, self._flavour)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         if not self._pending:
@@ -191,12 +218,19 @@ class _WarmStartCallback:
         variables = _with_optimizer(model) if self.settings.include_slots else model
         plan = _api.make_plan(self.settings, variables=variables)
         self.report = _api.execute(plan, start)
+        self._summarize()
 
     def _skip(self, reason: str) -> None:
         self.report = _report.WarmStartReport.skipped(
             str(self.settings.ckpt_to_initialize_from), reason
         )
         logging.info('%s', self.report.summary())
+        self._summarize()
+
+    def _summarize(self) -> None:
+        """Writes the report to TensorBoard, at the optimizer's step."""
+        if self.write_summary and self._summary_dir and self.report is not None:
+            _summary.write(self.report, self._summary_dir, _optimizer_steps(self.model))
 
     def _install(self, model: Any) -> None:
         """Warm-starts at the first train step, once `fit`'s data has built the model."""
@@ -285,6 +319,49 @@ def _with_optimizer(model: Any) -> Any:
         trainable=[t for t in pool.trainable if keep(t)],
         everything=[t for t in pool.everything if keep(t)],
     )
+
+
+# ---- TensorBoard -----------------------------------------------------------
+
+
+def _summary_problems(log_dir: Any, write_summary: Any) -> list[str]:
+    problems = []
+    if log_dir is not None and (
+        not isinstance(log_dir, (str, os.PathLike)) or not os.fspath(log_dir)
+    ):
+        problems.append(
+            f'log_dir must be a non-empty directory path or None. Received: log_dir={log_dir!r}'
+        )
+    if not isinstance(write_summary, bool):
+        problems.append(
+            f'write_summary must be True or False. Received: write_summary={write_summary!r}'
+        )
+    return problems
+
+
+def _tensorboard_log_dir(callback: Any, flavour: str) -> str | None:
+    """The `log_dir` of a `TensorBoard` callback in the same `fit` as `callback`, or None.
+
+    Keras gives a callback no reference to the others. `fit` calls
+    `on_train_begin` through its `CallbackList`, so the list is found among
+    the calling frames: the first `self` whose `callbacks` hold `callback`.
+    """
+    tensorboard = _import(flavour).callbacks.TensorBoard
+    frame = inspect.currentframe()
+    try:
+        for _ in range(8):
+            frame = frame.f_back if frame is not None else None
+            if frame is None:
+                return None
+            callbacks = getattr(frame.f_locals.get('self'), 'callbacks', None)
+            if isinstance(callbacks, (list, tuple)) and any(c is callback for c in callbacks):
+                for c in callbacks:
+                    if isinstance(c, tensorboard) and getattr(c, 'log_dir', None):
+                        return os.fspath(c.log_dir)
+                return None
+        return None
+    finally:
+        del frame
 
 
 # ---- resume checks ---------------------------------------------------------
