@@ -28,6 +28,7 @@ from absl import logging
 from warm_start_hooks import _api
 from warm_start_hooks import _apply
 from warm_start_hooks import _errors
+from warm_start_hooks import _estimator_settings
 from warm_start_hooks import _plan
 from warm_start_hooks import _provenance
 from warm_start_hooks import _report
@@ -554,3 +555,55 @@ def warm_started_estimator(
     _errors.raise_if_problems(problems, 'warm_started_estimator')
     logging.info('Warm-starting %s through WarmStartHook.', type(estimator).__name__)
     return cls(model_fn=model_fn, config=estimator.config, params=estimator.params or None)
+
+
+def tf_warm_start_settings(settings: Any) -> Any:
+    """Returns TensorFlow's `tf.estimator.WarmStartSettings` for `warm_start_from=`.
+
+    `tf.estimator.Estimator(..., warm_start_from=...)` accepts only
+    TensorFlow's own settings type: given this library's `WarmStartSettings`
+    it raises `ValueError: warm_start_from must be a string or a
+    WarmStartSettings`, and it applies what it accepts with
+    `tf.compat.v1.train.warm_start`. This converts settings that TensorFlow
+    applies exactly as this library does, so the Estimator (a canned class
+    stays its class) warm-starts to the same values as with
+    `warm_started_estimator`. Everything else is refused, every reason
+    listed, rather than dropped: the keyword-only options (`rules`,
+    policies, `include_slots`, ...), `VocabInfo`s with `new_row_init`, a
+    `backup_initializer` (TensorFlow calls it with another shape), in-memory
+    vocabularies or `old_vocab_size` on axis 1, a list selection whose regex
+    matches `global_step`, and object-based checkpoints. Use
+    `warm_started_estimator` for those; it also gives a report, one error
+    listing every problem, and a TensorBoard summary.
+
+    The checkpoint is read (its index only) to check its kind, so it must
+    exist when this is called.
+
+    Args:
+      settings: A `WarmStartSettings`, a dict of its fields or a checkpoint
+        path.
+
+    Returns:
+      A `tf.estimator.WarmStartSettings`.
+
+    Raises:
+      FrameworkMissingError: `tf.estimator` is not available.
+      WarmStartError: The settings are invalid or cannot be applied by
+        TensorFlow as they are here (all problems listed).
+
+    Example:
+      ```python
+      settings = warm_start_hooks.WarmStartSettings(
+          'old_model',
+          vars_to_warm_start='.*',
+          var_name_to_vocab_info={embedding: warm_start_hooks.VocabInfo(
+              'new_vocab.txt', 4, 0, 'old_vocab.txt')},
+      )
+      estimator = tf.estimator.DNNClassifier(
+          [8], columns, model_dir='new_model',
+          warm_start_from=warm_start_hooks.estimator.tf_warm_start_settings(settings),
+      )
+      ```
+    """
+    module = _tf_estimator(f'settings={type(settings).__name__}')
+    return _estimator_settings.convert(settings, module)
