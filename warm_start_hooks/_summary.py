@@ -11,6 +11,7 @@ with TensorFlow's own summary API, so no `tensorboard` package is needed.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import tensorflow as tf
 
@@ -67,3 +68,19 @@ def write(report: _report.WarmStartReport, logdir: str | os.PathLike, step: int 
         writer = tf.compat.v1.summary.FileWriterCache.get(logdir)
         writer.add_summary(data, global_step=step)
         writer.flush()
+
+
+def problems(name: str, directory: Any, write_summary: Any) -> list[str]:
+    """What is wrong with a summary directory argument called `name` and a `write_summary` flag."""
+    out = []
+    if directory is not None and (
+        not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory)
+    ):
+        out.append(
+            f'{name} must be a non-empty directory path or None. Received: {name}={directory!r}'
+        )
+    if not isinstance(write_summary, bool):
+        out.append(
+            f'write_summary must be True or False. Received: write_summary={write_summary!r}'
+        )
+    return out

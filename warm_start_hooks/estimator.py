@@ -152,7 +152,7 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             problems.append(
                 f'log_report must be True or False. Received: log_report={log_report!r}'
             )
-        problems.extend(_summary_problems(summary_dir, write_summary))
+        problems.extend(_summary.problems('summary_dir', summary_dir, write_summary))
         _errors.raise_if_problems(problems, 'WarmStartHook')
         self._model_dir = None if model_dir is None else os.fspath(model_dir)
         self._log_report = log_report
@@ -239,22 +239,6 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         global_step = tf.compat.v1.train.get_global_step()
         step = 0 if global_step is None else int(session.run(global_step))
         _summary.write(self.report, self._summary_dir, step)
-
-
-def _summary_problems(summary_dir: Any, write_summary: Any) -> list[str]:
-    problems = []
-    if summary_dir is not None and (
-        not isinstance(summary_dir, (str, os.PathLike)) or not os.fspath(summary_dir)
-    ):
-        problems.append(
-            'summary_dir must be a non-empty directory path or None. '
-            f'Received: summary_dir={summary_dir!r}'
-        )
-    if not isinstance(write_summary, bool):
-        problems.append(
-            f'write_summary must be True or False. Received: write_summary={write_summary!r}'
-        )
-    return problems
 
 
 def _add_marker(plan: _plan.Plan) -> tf.Tensor | None:

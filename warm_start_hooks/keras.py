@@ -161,7 +161,7 @@ class _WarmStartCallback:
     ):
         super().__init__()
         self.settings = _settings.coerce_settings(settings, **overrides)
-        problems = self.settings.problems() + _summary_problems(log_dir, write_summary)
+        problems = self.settings.problems() + _summary.problems('log_dir', log_dir, write_summary)
         _errors.raise_if_problems(problems, f'{self._flavour} settings')
         self.force = bool(force)
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
@@ -322,21 +322,6 @@ def _with_optimizer(model: Any) -> Any:
 
 
 # ---- TensorBoard -----------------------------------------------------------
-
-
-def _summary_problems(log_dir: Any, write_summary: Any) -> list[str]:
-    problems = []
-    if log_dir is not None and (
-        not isinstance(log_dir, (str, os.PathLike)) or not os.fspath(log_dir)
-    ):
-        problems.append(
-            f'log_dir must be a non-empty directory path or None. Received: log_dir={log_dir!r}'
-        )
-    if not isinstance(write_summary, bool):
-        problems.append(
-            f'write_summary must be True or False. Received: write_summary={write_summary!r}'
-        )
-    return problems
 
 
 def _tensorboard_log_dir(callback: Any, flavour: str) -> str | None:
