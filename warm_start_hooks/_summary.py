@@ -10,6 +10,7 @@ with TensorFlow's own summary API, so no `tensorboard` package is needed.
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -84,3 +85,35 @@ def problems(name: str, directory: Any, write_summary: Any) -> list[str]:
             f'write_summary must be True or False. Received: write_summary={write_summary!r}'
         )
     return out
+
+
+def tensorboard_log_dir(callback: Any, tensorboard: type) -> str | None:
+    """The `log_dir` of a `tensorboard` callback in the same Keras `fit` as `callback`.
+
+    Keras gives a callback no reference to the others. `fit` calls each
+    callback's `on_train_begin` from its `CallbackList`, so, called from
+    there, this finds the list among the calling frames: the first `self`
+    whose `callbacks` hold `callback`.
+
+    Args:
+      callback: The callback asking, from within its `on_train_begin`.
+      tensorboard: The `TensorBoard` callback class of the Keras in use.
+
+    Returns:
+      The `log_dir` of the first `tensorboard` instance in that list, or None.
+    """
+    frame = inspect.currentframe()
+    try:
+        for _ in range(8):
+            frame = frame.f_back if frame is not None else None
+            if frame is None:
+                return None
+            callbacks = getattr(frame.f_locals.get('self'), 'callbacks', None)
+            if isinstance(callbacks, (list, tuple)) and any(c is callback for c in callbacks):
+                for c in callbacks:
+                    if isinstance(c, tensorboard) and getattr(c, 'log_dir', None):
+                        return os.fspath(c.log_dir)
+                return None
+        return None
+    finally:
+        del frame

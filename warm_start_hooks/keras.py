@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import inspect
 import os
 import time
 from typing import Any
@@ -181,7 +180,10 @@ class _WarmStartCallback:
         self._uninstall()
         self.report = None
         self._pending = True
-        self._summary_dir = self.log_dir or _tensorboard_log_dir(self, self._flavour)
+        self._summary_dir = None
+        if self.write_summary:
+            tensorboard = _import(self._flavour).callbacks.TensorBoard
+            self._summary_dir = self.log_dir or _summary.tensorboard_log_dir(self, tensorboard)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         if not self._pending:
@@ -319,34 +321,6 @@ def _with_optimizer(model: Any) -> Any:
         trainable=[t for t in pool.trainable if keep(t)],
         everything=[t for t in pool.everything if keep(t)],
     )
-
-
-# ---- TensorBoard -----------------------------------------------------------
-
-
-def _tensorboard_log_dir(callback: Any, flavour: str) -> str | None:
-    """The `log_dir` of a `TensorBoard` callback in the same `fit` as `callback`, or None.
-
-    Keras gives a callback no reference to the others. `fit` calls
-    `on_train_begin` through its `CallbackList`, so the list is found among
-    the calling frames: the first `self` whose `callbacks` hold `callback`.
-    """
-    tensorboard = _import(flavour).callbacks.TensorBoard
-    frame = inspect.currentframe()
-    try:
-        for _ in range(8):
-            frame = frame.f_back if frame is not None else None
-            if frame is None:
-                return None
-            callbacks = getattr(frame.f_locals.get('self'), 'callbacks', None)
-            if isinstance(callbacks, (list, tuple)) and any(c is callback for c in callbacks):
-                for c in callbacks:
-                    if isinstance(c, tensorboard) and getattr(c, 'log_dir', None):
-                        return os.fspath(c.log_dir)
-                return None
-        return None
-    finally:
-        del frame
 
 
 # ---- resume checks ---------------------------------------------------------
