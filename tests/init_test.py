@@ -68,6 +68,23 @@ class LazyNamesTest(absltest.TestCase):
             [f'False {wsh.__version__}', 'True warm_start_hooks._api'],
         )
 
+    def test_submodules_on_first_use(self):
+        code = (
+            'import warm_start_hooks as wsh\n'
+            'print(wsh.estimator.__name__, wsh._variables.variable_name.__module__)\n'
+        )
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        result = subprocess.run(
+            [sys.executable, '-c', code],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=repo),
+            timeout=300,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, 'warm_start_hooks.estimator warm_start_hooks._variables\n')
+
     def test_dir_lists_the_public_names(self):
         self.assertContainsSubset(wsh.__all__, dir(wsh))
 

@@ -12,6 +12,7 @@ and `from warm_start_hooks import warm_start` work as usual.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -93,9 +94,13 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(importlib.import_module(f'{__name__}.{module}'), name)
+    elif not name.startswith('__') and importlib.util.find_spec(f'{__name__}.{name}'):
+        # A submodule, e.g. `warm_start_hooks.estimator`, as if imported eagerly.
+        value = importlib.import_module(f'{__name__}.{name}')
+    else:
         raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(f'{__name__}.{module}'), name)
     globals()[name] = value  # Later lookups do not come back here.
     return value
 
