@@ -23,18 +23,28 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 
-import tensorflow as tf
 from absl import logging
 
-from warm_start_hooks import _api
-from warm_start_hooks import _checkpoint
 from warm_start_hooks import _errors
 from warm_start_hooks import _keras_file
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
-from warm_start_hooks import _vocab
+from warm_start_hooks import _startup
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from warm_start_hooks import _api
+    from warm_start_hooks import _checkpoint
+    from warm_start_hooks import _vocab
+else:  # Imported on first use, so that --help and usage errors answer at once.
+    tf = _startup.LazyModule('tensorflow')
+    _api = _startup.LazyModule('warm_start_hooks._api')
+    _checkpoint = _startup.LazyModule('warm_start_hooks._checkpoint')
+    _vocab = _startup.LazyModule('warm_start_hooks._vocab')
 
 PROG = 'warm-start'
 EXIT_OK = 0
@@ -76,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
       itself exits with 2 on malformed arguments.)
     """
     args = build_parser().parse_args(argv)
+    _startup.import_tensorflow()
     logging.set_verbosity(logging.INFO)
     try:
         return args.handler(args)

@@ -14,12 +14,15 @@ import os
 import tempfile
 
 import numpy as np
-import tensorflow as tf
 from absl import app
 from absl import flags
 from absl import logging
 
 import warm_start_hooks as wsh
+from warm_start_hooks import _startup
+
+# TensorFlow, without the notices its C++ runtime prints while it loads.
+tf = _startup.import_tensorflow()
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Where files go. Defaults to a new temp dir.')
 _STEPS = flags.DEFINE_integer('epochs', 3, 'Training epochs of the first model.')

@@ -29,11 +29,13 @@ from warm_start_hooks import _api
 from warm_start_hooks import _apply
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
+from warm_start_hooks import _estimator_settings
 from warm_start_hooks import _export
 from warm_start_hooks import _plan
 from warm_start_hooks import _provenance
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
+from warm_start_hooks import _summary
 
 # tf.estimator.ModeKeys values, spelled out so this module imports without tf.estimator.
 TRAIN = 'train'
@@ -75,6 +77,12 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
     for a non-chief initialize the variables after all, `after_create_session`
     raises instead of training on values that were not warm-started.
 
+    The report, or the reason the warm start was skipped, is also written to
+    TensorBoard as text (`warm_start/report` and `warm_start/report_json`, at
+    the session's global step) through the event-file writer that the
+    session's own summaries use in `summary_dir` (by default `model_dir`), so
+    it sits in the same event file as the training curves.
+
     With an Estimator, the hook also works in `evaluate(hooks=...)` and
     `predict(hooks=...)`: as with `warm_start_from`, those warm-start only when
     no checkpoint is restored (a model directory without checkpoints, and no
@@ -96,6 +104,13 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         `None` reads TF_CONFIG: its `chief` task (or, without one, `worker` 0)
         and an `evaluator` are chiefs, other tasks are not, and without
         TF_CONFIG this task is the chief. Defaults to `None`.
+      summary_dir: Keyword-only. Where to write the report for TensorBoard;
+        `None` means `model_dir` (and nothing is written when that is `None`
+        too). `MonitoredTrainingSession` writes its summaries to its
+        `summary_dir`, which defaults to its `checkpoint_dir`. Defaults to
+        `None`.
+      write_summary: Keyword-only. Write the report for TensorBoard (only
+        the chief writes it; see `is_chief`). Defaults to `True`.
 
     Raises:
       WarmStartError: The settings are invalid (listing every problem).
@@ -131,6 +146,8 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         model_dir: str | os.PathLike | None = None,
         log_report: bool = True,
         is_chief: bool | None = None,
+        summary_dir: str | os.PathLike | None = None,
+        write_summary: bool = True,
     ):
         problems = []
         self._settings = None
@@ -160,10 +177,13 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             problems.append(
                 f'is_chief must be True, False or None. Received: is_chief={is_chief!r}'
             )
+        problems.extend(_summary.problems('summary_dir', summary_dir, write_summary))
         _errors.raise_if_problems(problems, 'WarmStartHook')
         self._model_dir = None if model_dir is None else os.fspath(model_dir)
         self._log_report = log_report
         self._is_chief = is_chief
+        self._summary_dir = self._model_dir if summary_dir is None else os.fspath(summary_dir)
+        self._write_summary = write_summary
         self.report: _report.WarmStartReport | None = None
         self._reset()
 
@@ -255,6 +275,17 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
                 self.report = _report.WarmStartReport.skipped(self._plan.source.prefix, _NOT_RUN)
         if self._log_report and self.report is not None:
             self.report.log()
+        self._summarize(session)
+
+    def _summarize(self, session: tf.compat.v1.Session) -> None:
+        """Writes the report to TensorBoard, at the session's global step."""
+        if not self._write_summary or self._summary_dir is None or self.report is None:
+            return
+        if self._not_chief is not None:
+            return  # The chief writes it; other tasks would write beside its curves.
+        global_step = tf.compat.v1.train.get_global_step()
+        step = 0 if global_step is None else int(session.run(global_step))
+        _summary.write(self.report, self._summary_dir, step)
 
 
 def _not_chief_report(role, source, session, initialized) -> _report.WarmStartReport:
@@ -386,10 +417,15 @@ class WarmStartModelFn:
             return spec
         model_dir = getattr(config, 'model_dir', None)
         # Training shares the variables of a cluster, which its chief initializes;
-        # evaluation and prediction initialize their own, on every task.
+        # evaluation and prediction initialize their own, on every task. TensorBoard
+        # shows the report next to the training curves: only the chief's training writes it.
         is_chief = getattr(config, 'is_chief', None) if mode == TRAIN else True
         hook = WarmStartHook(
-            self.settings, model_dir=model_dir, log_report=self._log_report, is_chief=is_chief
+            self.settings,
+            model_dir=model_dir,
+            log_report=self._log_report,
+            is_chief=is_chief,
+            write_summary=bool(mode == TRAIN and is_chief is not False),
         )
         self._last_hook = hook
         field = _SPEC_HOOKS[mode]
@@ -594,3 +630,55 @@ def warm_started_estimator(
     )
     out._warm_start_model_fn = model_fn  # pylint: disable=protected-access
     return out
+
+
+def tf_warm_start_settings(settings: Any) -> Any:
+    """Returns TensorFlow's `tf.estimator.WarmStartSettings` for `warm_start_from=`.
+
+    `tf.estimator.Estimator(..., warm_start_from=...)` accepts only
+    TensorFlow's own settings type: given this library's `WarmStartSettings`
+    it raises `ValueError: warm_start_from must be a string or a
+    WarmStartSettings`, and it applies what it accepts with
+    `tf.compat.v1.train.warm_start`. This converts settings that TensorFlow
+    applies exactly as this library does, so the Estimator (a canned class
+    stays its class) warm-starts to the same values as with
+    `warm_started_estimator`. Everything else is refused, every reason
+    listed, rather than dropped: the keyword-only options (`rules`,
+    policies, `include_slots`, ...), `VocabInfo`s with `new_row_init`, a
+    `backup_initializer` (TensorFlow calls it with another shape), in-memory
+    vocabularies or `old_vocab_size` on axis 1, a list selection whose regex
+    matches `global_step`, and object-based checkpoints. Use
+    `warm_started_estimator` for those; it also gives a report, one error
+    listing every problem, and a TensorBoard summary.
+
+    The checkpoint is read (its index only) to check its kind, so it must
+    exist when this is called.
+
+    Args:
+      settings: A `WarmStartSettings`, a dict of its fields or a checkpoint
+        path.
+
+    Returns:
+      A `tf.estimator.WarmStartSettings`.
+
+    Raises:
+      FrameworkMissingError: `tf.estimator` is not available.
+      WarmStartError: The settings are invalid or cannot be applied by
+        TensorFlow as they are here (all problems listed).
+
+    Example:
+      ```python
+      settings = warm_start_hooks.WarmStartSettings(
+          'old_model',
+          vars_to_warm_start='.*',
+          var_name_to_vocab_info={embedding: warm_start_hooks.VocabInfo(
+              'new_vocab.txt', 4, 0, 'old_vocab.txt')},
+      )
+      estimator = tf.estimator.DNNClassifier(
+          [8], columns, model_dir='new_model',
+          warm_start_from=warm_start_hooks.estimator.tf_warm_start_settings(settings),
+      )
+      ```
+    """
+    module = _tf_estimator(f'settings={type(settings).__name__}')
+    return _estimator_settings.convert(settings, module)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import time
 from typing import Any
 
@@ -35,6 +36,7 @@ from warm_start_hooks import _errors
 from warm_start_hooks import _report
 from warm_start_hooks import _settings
 from warm_start_hooks import _slots
+from warm_start_hooks import _summary
 from warm_start_hooks import _target
 from warm_start_hooks import _variables
 
@@ -117,6 +119,12 @@ class _WarmStartCallback:
     object paths, `.weights.h5` layout), and the report names its variables
     as Keras does in the whole model (`variable.path` in Keras 3).
 
+    TensorBoard: the report, or the reason the warm start was skipped, is
+    written as text (`warm_start/report` and `warm_start/report_json`, at the
+    optimizer's step) into an event file in `log_dir`, or, without `log_dir`,
+    in the `log_dir` of a `TensorBoard` callback of the same `fit` (next to its
+    `train/` and `validation/` runs).
+
     Attributes:
       settings: The `WarmStartSettings` in use.
       target: The `target` given.
@@ -135,6 +143,11 @@ class _WarmStartCallback:
       force: Keyword-only. Warm-start even when the model holds trained or
         restored state (see above); that state is then overwritten.
         Defaults to `False`.
+      log_dir: Keyword-only. The directory to write the report to for
+        TensorBoard; `None` means the `log_dir` of a `TensorBoard` callback in
+        the same `fit`, if there is one. Defaults to `None`.
+      write_summary: Keyword-only. Write the report for TensorBoard.
+        Defaults to `True`.
       **overrides: Keyword-only `WarmStartSettings` fields to set on
         `settings` (`collection`, `rules`, `shape_policy`, ...).
 
@@ -161,10 +174,19 @@ class _WarmStartCallback:
 
     _flavour = 'WarmStartCallback'
 
-    def __init__(self, settings: Any, *, target: Any = None, force: bool = False, **overrides: Any):
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        target: Any = None,
+        force: bool = False,
+        log_dir: str | os.PathLike | None = None,
+        write_summary: bool = True,
+        **overrides: Any,
+    ):
         super().__init__()
         self.settings = _settings.coerce_settings(settings, **overrides)
-        problems = self.settings.problems()
+        problems = self.settings.problems() + _summary.problems('log_dir', log_dir, write_summary)
         if target is not None and not (isinstance(target, str) or callable(target)):
             problems.append(
                 'target must be a layer name or a callable taking the model and returning a '
@@ -173,6 +195,9 @@ class _WarmStartCallback:
         _errors.raise_if_problems(problems, f'{self._flavour} settings')
         self.target = target
         self.force = bool(force)
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.write_summary = write_summary
+        self._summary_dir: str | None = None
         self.report: _report.WarmStartReport | None = None
         self._pending = False
         self._installed: tuple[Any, Any, Any] | None = None
@@ -187,6 +212,10 @@ class _WarmStartCallback:
         self._uninstall()
         self.report = None
         self._pending = True
+        self._summary_dir = None
+        if self.write_summary:
+            tensorboard = _import(self._flavour).callbacks.TensorBoard
+            self._summary_dir = self.log_dir or _summary.tensorboard_log_dir(self, tensorboard)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         if not self._pending:
@@ -231,15 +260,24 @@ class _WarmStartCallback:
             self.report = _api.warm_start_across_workers(
                 self.settings, variables, strategy, skip_reason=reason, start=start
             )
+            if strategy.extended.should_checkpoint:  # The chief writes, as Keras' own do.
+                self._summarize()
             return
         plan = _api.make_plan(self.settings, variables=variables)
         self.report = _api.execute(plan, start)
+        self._summarize()
 
     def _skip(self, reason: str) -> None:
         self.report = _report.WarmStartReport.skipped(
             str(self.settings.ckpt_to_initialize_from), reason
         )
         logging.info('%s', self.report.summary())
+        self._summarize()
+
+    def _summarize(self) -> None:
+        """Writes the report to TensorBoard, at the optimizer's step."""
+        if self.write_summary and self._summary_dir and self.report is not None:
+            _summary.write(self.report, self._summary_dir, _optimizer_steps(self.model))
 
     def _install(self, model: Any, reason: str | None) -> None:
         """Warm-starts at the first train step, once `fit`'s data has built the model."""
