@@ -29,7 +29,6 @@ from typing import Any
 from absl import logging
 
 from warm_start_hooks import _errors
-from warm_start_hooks import _keras_file
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
 from warm_start_hooks import _startup
@@ -39,11 +38,13 @@ if TYPE_CHECKING:
 
     from warm_start_hooks import _api
     from warm_start_hooks import _checkpoint
+    from warm_start_hooks import _keras_file
     from warm_start_hooks import _vocab
 else:  # Imported on first use, so that --help and usage errors answer at once.
     tf = _startup.LazyModule('tensorflow')
     _api = _startup.LazyModule('warm_start_hooks._api')
     _checkpoint = _startup.LazyModule('warm_start_hooks._checkpoint')
+    _keras_file = _startup.LazyModule('warm_start_hooks._keras_file')
     _vocab = _startup.LazyModule('warm_start_hooks._vocab')
 
 PROG = 'warm-start'
