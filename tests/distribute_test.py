@@ -1087,67 +1087,6 @@ class TaskRoleTest(parameterized.TestCase):
             _distribute.task_role(tf_config=tf_config)
 
 
-class HookRoleTest(parameterized.TestCase):
-    """WarmStartHook on a task that is not the chief, in one process."""
-
-    def _graph_with_hook(self, settings, **kwargs):
-        from warm_start_hooks import estimator as wse  # pylint: disable=import-outside-toplevel
-
-        tf.compat.v1.get_variable('w', [2], initializer=tf.compat.v1.zeros_initializer())
-        tf.compat.v1.train.get_or_create_global_step()
-        return wse.WarmStartHook(settings, **kwargs)
-
-    def test_non_chief_reads_nothing_in_begin(self):
-        # A checkpoint and vocabularies that do not exist here: nothing is planned.
-        info = warm_start_hooks.VocabInfo('/nowhere/new.txt', 2, 0, '/nowhere/old.txt')
-        settings = warm_start_hooks.WarmStartSettings(
-            '/nowhere/model', var_name_to_vocab_info={'w': info}
-        )
-        with tf.Graph().as_default():
-            hook = self._graph_with_hook(settings, is_chief=False)
-            hook.begin()
-            self.assertIsNone(hook.report)
-        with tf.Graph().as_default():
-            hook = self._graph_with_hook(settings, is_chief=True)
-            with self.assertRaises(warm_start_hooks.Error):
-                hook.begin()  # The chief plans, and finds the checkpoint missing.
-
-    def test_non_chief_that_initializes_raises(self):
-        # Told it is no chief, but its session initializes the variables: a refusal.
-        root = self.create_tempdir().full_path
-        prefix = testutil.write_checkpoint(os.path.join(root, 'model.ckpt'), {'w': [1.0, 2.0]})
-        with tf.Graph().as_default():
-            hook = self._graph_with_hook(prefix, is_chief=False)
-            with self.assertRaisesRegex(
-                warm_start_hooks.WarmStartError, 'its session initialized the variables'
-            ):
-                with tf.compat.v1.train.MonitoredTrainingSession(hooks=[hook]):
-                    pass
-
-    def test_tf_config_of_a_worker_makes_it_non_chief(self):
-        with tf.Graph().as_default():
-            hook = self._graph_with_hook('/nowhere/model')  # Not read: no error in begin().
-            config = {'TF_CONFIG': _config(_PS_CLUSTER, 'worker', 1)}
-            with absltest.mock.patch.dict(os.environ, config):
-                # This local session initializes the variables, so the guess was wrong.
-                with self.assertRaisesRegex(
-                    warm_start_hooks.WarmStartError, r'worker:1 \(is_chief=False, from TF_CONFIG'
-                ):
-                    with tf.compat.v1.train.MonitoredTrainingSession(hooks=[hook]):
-                        pass
-
-    def test_bad_is_chief_and_tf_config_are_refused(self):
-        from warm_start_hooks import estimator as wse  # pylint: disable=import-outside-toplevel
-
-        with self.assertRaisesRegex(warm_start_hooks.WarmStartError, "is_chief='yes'"):
-            wse.WarmStartHook('/nowhere/model', is_chief='yes')
-        with tf.Graph().as_default():
-            hook = self._graph_with_hook('/nowhere/model')
-            with absltest.mock.patch.dict(os.environ, {'TF_CONFIG': '{bad'}):
-                with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'TF_CONFIG'):
-                    hook.begin()
-
-
 class HelpersTest(parameterized.TestCase):
     def test_part_details_count_rows_per_part(self):
         index = np.array([5, -1, 1, 0, -1, 3, -1, -1])

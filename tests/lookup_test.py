@@ -20,6 +20,7 @@ from absl.testing import parameterized
 
 import warm_start_hooks
 from warm_start_hooks import _lookup
+from warm_start_hooks import _lookup_rows
 
 OLD = ['apple', 'banana', 'guava', 'orange', 'pear']
 NEW = ['orange', 'banana', 'kiwi', 'apple', 'plum', 'pear']  # guava dropped.
@@ -196,62 +197,6 @@ class _LookupTestBase(parameterized.TestCase):
             column = want[:, ['cat', 'dog', 'fish'].index(label)] if label != 'bird' else 0.0
             np.testing.assert_allclose(got[:, j], np.broadcast_to(column, (5,)), atol=1e-6)
 
-    def test_a_natural_vocab_info_on_lookup_rows_is_warned_about(self):
-        if self.FLAVOUR == 'keras3' and not kerasutil.TF_BACKEND:
-            self.skipTest(
-                f'a model with a string input runs on TensorFlow, not {kerasutil.BACKEND}'
-            )
-        K = self.K
-
-        def model_with(lookup):
-            inputs = K.Input((3,), dtype='string')
-            vectors = K.layers.Embedding(lookup.vocabulary_size(), 4, name='emb')(lookup(inputs))
-            return K.Model(inputs, K.layers.Dense(2, name='head')(K.layers.Flatten()(vectors)))
-
-        old = model_with(self._lookup('string_oov1', OLD))
-        kerasutil.randomize(old, 1)
-        source = kerasutil.save(old, self.root, self.how)
-        new_file = testutil.write_lines(self.root, 'new.txt', NEW)
-        old_file = testutil.write_lines(self.root, 'old_plain.txt', OLD)
-        model = model_with(self._lookup('string_oov1', new_file))
-        # What a new user writes: the two files, one OOV bucket. The lookup's OOV row
-        # comes first, so every token is read one row off.
-        report = self._warm_start(
-            source, model, warm_start_hooks.VocabInfo(new_file, 6, 1, old_file)
-        )
-        (note,) = report.notes
-        self.assertRegex(note, r'^Warning: .*StringLookup .* every row is off.*from_lookup')
-        x = tf.constant([['banana', 'orange', 'apple']])
-        self.assertFalse(np.allclose(kerasutil.predict(model, x), kerasutil.predict(old, x)))
-
-    @parameterized.named_parameters(
-        ('oov_after_lookup_rows', ['[UNK]'] + NEW, 1, ['[UNK]'] + OLD),
-        ('one_side_lookup_rows', ['[UNK]'] + NEW, 0, OLD),
-    )
-    def test_lookup_looking_vocabulary_used_otherwise_is_warned_about(self, new, oov, old_vocab):
-        _, _, source = self._old('string_oov1')
-        model = self._model(6)
-        info = warm_start_hooks.VocabInfo(new, len(new), oov, old_vocab)
-        model = self._model(len(new) + oov)
-        report = warm_start_hooks.plan(
-            warm_start_hooks.WarmStartSettings(
-                source,
-                var_name_to_vocab_info={kerasutil.name(model.get_layer('emb').embeddings): info},
-            ),
-            variables=model,
-        )
-        self.assertLen(report.notes, 1)
-        self.assertIn('starts like a lookup layer', report.notes[0])
-
-    def test_oov_token_named_in_an_estimator_list_is_not_warned_about(self):
-        _, _, source = self._old('string_oov1')
-        lookup = self._lookup('string_oov1', NEW)
-        model = self._model(lookup.vocabulary_size())
-        info = warm_start_hooks.VocabInfo(lookup, lookup.vocabulary_size(), 0, OLD + ['[UNK]'])
-        self.assertEqual(info.new_vocab, tuple(['[UNK]'] + NEW))  # The layer's rows.
-        report = self._warm_start(source, model, info)
-        self.assertEmpty(report.notes)
-
     def test_a_layer_without_vocabulary_is_refused(self):
         empty = self.K.layers.StringLookup()
         with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'StringLookup') as cm:
@@ -392,7 +337,7 @@ class VocabTokensTest(parameterized.TestCase):
 
         lookup = keras.layers.StringLookup(vocabulary=['a', 'b'])
         with self.assertRaisesRegex(warm_start_hooks.WarmStartError, 'reserved for special rows'):
-            warm_start_hooks.VocabInfo.from_lookup(lookup, ['a', _lookup.oov_token(0)])
+            warm_start_hooks.VocabInfo.from_lookup(lookup, ['a', _lookup_rows.oov_token(0)])
 
     def test_unreadable_old_vocabulary_file(self):
         if not kerasutil.HAS_KERAS:

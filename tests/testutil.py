@@ -1,7 +1,8 @@
-"""Helpers shared by the tests: vocabulary files and checkpoints written directly."""
+"""Helpers shared by the tests: vocabulary files and checkpoints written directly, oracles."""
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -41,3 +42,24 @@ def save_v1_checkpoint(prefix, values, global_step=None):
             return tf.compat.v1.train.Saver().save(
                 sess, prefix, global_step=global_step, write_meta_graph=False
             )
+
+
+def remapped_rows(old, old_words, new_words, rows, fill):
+    """Numpy oracle: rows of `old` reordered by vocabulary, `fill` for new words."""
+    out = np.full((rows, old.shape[1]), fill, old.dtype)
+    for i, word in enumerate(new_words):
+        if word in old_words:
+            out[i] = old[old_words.index(word)]
+    return out
+
+
+class Snapshot(tf.compat.v1.train.SessionRunHook):
+    """Records every global variable's value right after the session is created."""
+
+    def begin(self):
+        self._variables = tf.compat.v1.global_variables()
+
+    def after_create_session(self, session, coord):
+        del coord
+        names = [v.name for v in self._variables]
+        self.values = dict(zip(names, session.run(self._variables)))

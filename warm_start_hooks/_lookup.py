@@ -3,13 +3,12 @@
 Do not import this module directly; use `import warm_start_hooks` instead.
 
 Keras' `StringLookup`, `IntegerLookup` and `TextVectorization` put their
-special rows first: a mask row (when `mask_token` is set and the output is
-integer ids), then `num_oov_indices` OOV rows, then the vocabulary. An
-Estimator `embedding_column` puts its OOV buckets after the vocabulary.
-`VocabInfo` maps rows by token, so `from_lookup` writes each special row as a
-reserved token (`MASK`, `oov_token(i)`) that no real vocabulary holds: the
-mask row then maps to the old mask row and OOV row i to old OOV row i by
-the same token matching as every other row, wherever each layout puts them.
+special rows first (see `_lookup_rows`); an Estimator `embedding_column`
+puts its OOV buckets after the vocabulary. `VocabInfo` maps rows by token,
+so `from_lookup` writes each special row as a reserved token that no real
+vocabulary holds: the mask row then maps to the old mask row and OOV row i
+to old OOV row i by the same token matching as every other row, wherever
+each layout puts them.
 
 KerasHub tokenizers (and anything with `get_vocabulary()`) become token lists
 in id order here, before any vocabulary is read; nothing in this module
@@ -25,89 +24,11 @@ from numbers import Integral
 from typing import Any
 
 from warm_start_hooks import _errors
+from warm_start_hooks import _lookup_rows
 
-# Reserved tokens for special rows. A NUL byte starts each, so no vocabulary
-# file or tokenizer holds them by accident; `from_lookup` checks that none does.
-MASK = '\x00[mask]'
-_OOV_PREFIX = '\x00[oov '
 SAME = 'same'
 ESTIMATOR = 'estimator'
 _LAYOUTS = (SAME, ESTIMATOR)
-# First entries of a lookup layer's `get_vocabulary()`: the default mask and OOV tokens.
-_LOOKUP_HEADS = ('', '[UNK]')
-
-
-def oov_token(i: int) -> str:
-    """The reserved token of OOV row (or bucket) `i`."""
-    return f'{_OOV_PREFIX}{i}]'
-
-
-def is_reserved(token: str) -> bool:
-    return token == MASK or token.startswith(_OOV_PREFIX)
-
-
-def is_lookup_layer(obj: Any) -> bool:
-    """Whether `obj` is a Keras (3 or 2) `StringLookup`/`IntegerLookup`/`TextVectorization`."""
-    if hasattr(obj, '_lookup_layer'):  # TextVectorization wraps a StringLookup.
-        obj = obj._lookup_layer  # pylint: disable=protected-access
-    return hasattr(obj, 'get_vocabulary') and hasattr(obj, 'num_oov_indices')
-
-
-def _inner(layer: Any) -> Any:
-    return getattr(layer, '_lookup_layer', layer)
-
-
-def _texts(values: Any) -> tuple[str, ...]:
-    """Tokens as `str` (numpy strings and IntegerLookup's ints included); bytes as UTF-8."""
-    return tuple(v.decode('utf-8') if isinstance(v, bytes) else str(v) for v in values)
-
-
-def lookup_rows(layer: Any) -> tuple[tuple[str, ...], int, int]:
-    """(tokens in row order with special rows reserved, mask rows, OOV rows) of a lookup layer.
-
-    Raises:
-      WarmStartError: The layer has no vocabulary yet, or its special rows are
-        laid out in a way this reader does not know.
-    """
-    inner = _inner(layer)
-    name = f'{type(layer).__name__} {getattr(layer, "name", "")!r}'
-    try:
-        full = _texts(layer.get_vocabulary(include_special_tokens=True))
-        plain = _texts(layer.get_vocabulary(include_special_tokens=False))
-    except Exception as e:  # pylint: disable=broad-except
-        raise _errors.WarmStartError(
-            [
-                f'{name}: its vocabulary cannot be read ({type(e).__name__}: '
-                f'{_errors.first_line(e)}). Expected a lookup layer with a vocabulary: pass '
-                'vocabulary= or call adapt() first. Received: '
-                f'new_lookup={type(layer).__name__}'
-            ],
-            'VocabInfo.from_lookup',
-        ) from None
-    if not plain:
-        raise _errors.WarmStartError(
-            [
-                f'{name} has no vocabulary (only its special entries {list(full)}). Expected '
-                'a lookup layer with tokens: pass vocabulary= or call adapt() first. Received: '
-                f'vocabulary_size={len(full)}'
-            ],
-            'VocabInfo.from_lookup',
-        )
-    n_special = len(full) - len(plain)
-    num_oov = int(getattr(inner, 'num_oov_indices', 0) or 0)
-    n_mask = n_special - num_oov
-    if n_mask not in (0, 1) or full[n_special:] != plain:
-        raise _errors.WarmStartError(
-            [
-                f'{name}: its vocabulary has {n_special} special entries before the tokens, but '
-                f'num_oov_indices={num_oov}; expected the mask row (if any) and the OOV rows '
-                'first. Pass the vocabularies as lists to VocabInfo instead. Received: '
-                f'vocabulary={list(full[: n_special + 3])} ...'
-            ],
-            'VocabInfo.from_lookup',
-        )
-    specials = [MASK] * n_mask + [oov_token(i) for i in range(num_oov)]
-    return tuple(specials) + plain, n_mask, num_oov
 
 
 def vocab_tokens(value: Any) -> Any:
@@ -125,8 +46,8 @@ def vocab_tokens(value: Any) -> Any:
         return value
     if isinstance(value, Sequence) and all(isinstance(t, str) for t in value):
         return value
-    if is_lookup_layer(value):
-        return _texts(value.get_vocabulary())
+    if _lookup_rows.is_lookup_layer(value):
+        return _lookup_rows.texts(value.get_vocabulary())
     if hasattr(value, 'get_vocabulary') and callable(value.get_vocabulary):
         return vocab_tokens(_tokenizer_vocabulary(value))
     mapping = getattr(value, 'mapping', None)  # A dict's keys() view knows its dict.
@@ -136,11 +57,12 @@ def vocab_tokens(value: Any) -> Any:
     if isinstance(value, Sequence) or hasattr(value, 'tolist'):
         items = value.tolist() if hasattr(value, 'tolist') else value
         if isinstance(items, list) and all(isinstance(t, (str, bytes, Integral)) for t in items):
-            return _texts(items)
+            return _lookup_rows.texts(items)
     return value
 
 
 def _tokenizer_vocabulary(tokenizer: Any) -> Any:
+    """A tokenizer's token -> id mapping if it has one, else its `get_vocabulary()`."""
     vocabulary = getattr(tokenizer, 'vocabulary', None)
     if isinstance(vocabulary, Mapping):
         return vocabulary  # token -> id: ordered by id below.
@@ -155,7 +77,7 @@ def _by_id(mapping: Mapping[Any, Any]) -> tuple[str, ...] | None:
         return None
     if [i for i, _ in ids] != list(range(len(ids))):
         return None  # Left as it is: `VocabInfo.problems` says what is wrong.
-    return _texts(t for _, t in ids)
+    return _lookup_rows.texts(t for _, t in ids)
 
 
 def lookup_vocabularies(
@@ -173,10 +95,10 @@ def lookup_vocabularies(
     """
     where = 'VocabInfo.from_lookup'
     _check_arguments(new_lookup, old_vocab, old_layout, old_num_oov_buckets)
-    new_rows, n_mask, num_oov = lookup_rows(new_lookup)
+    new_rows, n_mask, num_oov = _lookup_rows.lookup_rows(new_lookup)
     new_specials, new_plain = new_rows[: n_mask + num_oov], new_rows[n_mask + num_oov :]
-    if is_lookup_layer(old_vocab):
-        old_rows, old_mask, old_oov = lookup_rows(old_vocab)
+    if _lookup_rows.is_lookup_layer(old_vocab):
+        old_rows, old_mask, old_oov = _lookup_rows.lookup_rows(old_vocab)
         old_specials, old_plain = old_rows[: old_mask + old_oov], old_rows[old_mask + old_oov :]
         old_plain = _used(old_plain, old_vocab_size)
     else:
@@ -184,11 +106,11 @@ def lookup_vocabularies(
         if old_layout == ESTIMATOR:
             old_specials, old_plain = (), _used(old_plain, old_vocab_size)
         else:
-            heads = _texts(new_lookup.get_vocabulary())[: len(new_specials)]
+            heads = _lookup_rows.texts(new_lookup.get_vocabulary())[: len(new_specials)]
             if old_plain[: len(heads)] == heads:
                 old_plain = old_plain[len(heads) :]  # Given as get_vocabulary() returns it.
             old_specials, old_plain = new_specials, _used(old_plain, old_vocab_size)
-    clash = next((t for t in new_plain + old_plain if is_reserved(t)), None)
+    clash = next((t for t in new_plain + old_plain if _lookup_rows.is_reserved(t)), None)
     if clash is not None:
         raise _errors.WarmStartError(
             [
@@ -200,14 +122,15 @@ def lookup_vocabularies(
     old_rows = tuple(old_specials) + tuple(old_plain)
     if old_layout == ESTIMATOR:
         n = num_oov if old_num_oov_buckets is None else old_num_oov_buckets
-        old_rows += tuple(oov_token(i) for i in range(n))  # The buckets follow the tokens.
+        # The buckets follow the tokens.
+        old_rows += tuple(_lookup_rows.oov_token(i) for i in range(n))
     return new_rows, old_rows
 
 
 def _check_arguments(new_lookup, old_vocab, old_layout, old_num_oov_buckets) -> None:
     """Raises a WarmStartError listing what is wrong with `from_lookup`'s arguments."""
     where = 'VocabInfo.from_lookup'
-    if not is_lookup_layer(new_lookup):
+    if not _lookup_rows.is_lookup_layer(new_lookup):
         raise _errors.WarmStartError(
             [
                 'new_lookup must be a Keras StringLookup, IntegerLookup or TextVectorization '
@@ -229,7 +152,7 @@ def _check_arguments(new_lookup, old_vocab, old_layout, old_num_oov_buckets) -> 
             "old_num_oov_buckets is the number of OOV buckets of an old_layout='estimator' "
             f'vocabulary, an int. Received: old_num_oov_buckets={old_num_oov_buckets!r}'
         )
-    if is_lookup_layer(old_vocab) and old_layout == ESTIMATOR:
+    if _lookup_rows.is_lookup_layer(old_vocab) and old_layout == ESTIMATOR:
         problems.append(
             "old_layout='estimator' takes the old column's vocabulary file or token list, not "
             f'a lookup layer. Received: old_vocab={type(old_vocab).__name__}'
@@ -276,98 +199,8 @@ def _read_lines(path: str, where: str) -> tuple[str, ...]:
 
 
 def _used(tokens: tuple[str, ...], size: int) -> tuple[str, ...]:
+    """The first `size` tokens; all of them when `size` is negative."""
     return tokens if size is None or size < 0 else tokens[:size]
-
-
-def _looks_like_lookup(tokens: Sequence[str]) -> bool:
-    return bool(tokens) and tokens[0] in _LOOKUP_HEADS
-
-
-def layout_note(
-    var_name: str,
-    new_tokens: Sequence[str],
-    old_tokens: Sequence[str],
-    num_oov_buckets: int,
-    root: Any = None,
-) -> str | None:
-    """A warning when a vocabulary looks laid out like a lookup layer's but is not used so.
-
-    Args:
-      var_name: The variable remapped.
-      new_tokens: The new vocabulary as read (all of it).
-      old_tokens: The old vocabulary as read.
-      num_oov_buckets: The VocabInfo's OOV rows after the new tokens.
-      root: The model warm-started, if known: its lookup layers are compared
-        with the new vocabulary.
-
-    Returns:
-      The warning, or None.
-    """
-    fix = (
-        'If the rows belong to a Keras lookup layer (OOV rows first), build the VocabInfo with '
-        "VocabInfo.from_lookup(lookup, old_vocab, old_layout='same' or 'estimator')."
-    )
-    where = f'Warning: VocabInfo of {var_name!r}:'
-    new_like, old_like = _looks_like_lookup(new_tokens), _looks_like_lookup(old_tokens)
-    if new_like and num_oov_buckets:
-        return (
-            f"{where} the new vocabulary starts like a lookup layer's ({list(new_tokens[:2])}, "
-            f'its OOV rows first), but num_oov_buckets={num_oov_buckets} puts OOV rows after the '
-            f'tokens; every row may be off. {fix}'
-        )
-    if new_like != old_like and not _heads_matched(new_tokens, old_tokens):
-        which = 'new' if new_like else 'old'
-        return (
-            f"{where} the {which} vocabulary starts like a lookup layer's (OOV rows first) but "
-            f'the other does not ({list(new_tokens[:2])} vs {list(old_tokens[:2])}); rows of '
-            f'one layout are read as the other. {fix}'
-        )
-    layer = _lookup_with_plain_vocab(root, new_tokens)
-    if layer is not None:
-        return (
-            f'{where} the new vocabulary is the vocabulary of {layer}, whose rows start with '
-            'its mask/OOV rows, but the VocabInfo maps row i to token i; every row is off. '
-            f'{fix}'
-        )
-    return None
-
-
-def _heads_matched(new_tokens: Sequence[str], old_tokens: Sequence[str]) -> bool:
-    """Whether the lookup-like side's leading special entries are tokens of the other side.
-
-    E.g. an Estimator vocabulary given with its OOV bucket named '[UNK]' after
-    the tokens: the OOV row then maps by token, and nothing is off.
-    """
-    side, other = (
-        (new_tokens, old_tokens) if _looks_like_lookup(new_tokens) else (old_tokens, new_tokens)
-    )
-    heads = []
-    for token in side[:2]:
-        if token not in _LOOKUP_HEADS:
-            break
-        heads.append(token)
-    return set(heads) <= set(other)
-
-
-def _lookup_with_plain_vocab(root: Any, tokens: Sequence[str]) -> str | None:
-    """The name of a lookup layer of `root` with special rows whose tokens are `tokens`."""
-    flatten = getattr(root, '_flatten_layers', None)
-    if flatten is None or not tokens or is_reserved(tokens[0]):
-        return None
-    try:
-        layers = list(flatten(include_self=False, recursive=True))
-    except TypeError:
-        return None
-    for layer in layers:
-        if not is_lookup_layer(layer) or getattr(layer, 'invert', False):
-            continue
-        try:
-            rows, n_mask, num_oov = lookup_rows(layer)
-        except _errors.WarmStartError:
-            continue
-        if n_mask + num_oov and list(rows[n_mask + num_oov :]) == list(tokens):
-            return f'{type(layer).__name__} {layer.name!r}'
-    return None
 
 
 def from_lookup(

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from warm_start_hooks import _entries
 from warm_start_hooks import _errors
-from warm_start_hooks import _lookup
+from warm_start_hooks import _lookup_note
 from warm_start_hooks import _plan_select
 from warm_start_hooks import _settings
 from warm_start_hooks import _vocab
@@ -74,7 +74,7 @@ def plan_vocab(
       dtype_ok: `(target, source dtype) -> bool`; a target whose dtype cannot
         take the tensor's is left to the dtype policy's message.
       root: The model warm-started, if known; its lookup layers are compared with
-        the vocabularies (`_lookup.layout_note`).
+        the vocabularies (`_lookup_note.layout_note`).
 
     Returns:
       The remaps, their counts, notes and problems.
@@ -103,7 +103,7 @@ def plan_vocab(
 def _layout_notes(target, info, cache, old_vocab, root) -> list[str]:
     """A warning when a vocabulary looks like a Keras lookup layer's but is not used as one."""
     new_tokens = _read_cached(info.new_vocab, cache).tokens
-    note = _lookup.layout_note(
+    note = _lookup_note.layout_note(
         target.name, new_tokens, old_vocab.tokens, info.num_oov_buckets, root
     )
     return [note] if note else []
