@@ -170,8 +170,16 @@ def our_info(case, old_path, new_path):
         kwargs['new_row_init'] = 'mean'
     elif case.fill == 'copy':
         kwargs['new_row_init'] = ('copy', case.donor)
+    # Drawn vocabularies may share no token: TensorFlow copies nothing then, and so do we.
     return wsh.VocabInfo(
-        new_path, case.new_size, case.oov, old_path, case.old_size, axis=case.axis, **kwargs
+        new_path,
+        case.new_size,
+        case.oov,
+        old_path,
+        case.old_size,
+        axis=case.axis,
+        allow_no_overlap=True,
+        **kwargs,
     )
 
 

@@ -43,6 +43,7 @@ class VocabInfoTest(parameterized.TestCase):
         ('empty_path', dict(new_vocab=''), 'new_vocab must be a file path'),
         ('bad_new_row_init', dict(new_row_init='median'), "new_row_init must be 'mean'"),
         ('both_inits', dict(new_row_init='mean', backup_initializer=tf.zeros), 'not both'),
+        ('allow_no_overlap', dict(allow_no_overlap='yes'), 'allow_no_overlap must be True or'),
     )
     def test_problems(self, change, pattern):
         fields = dict(new_vocab='n.txt', new_vocab_size=3, num_oov_buckets=1, old_vocab='o.txt')
@@ -51,6 +52,14 @@ class VocabInfoTest(parameterized.TestCase):
         self.assertLen(problems, 1)
         self.assertRegex(problems[0], pattern)
         self.assertIn("VocabInfo for variable 'emb'", problems[0])
+
+    def test_allow_no_overlap_is_keyword_only_and_off_by_default(self):
+        self.assertFalse(_settings.VocabInfo('n', 1, 0, 'o').allow_no_overlap)
+        info = _settings.VocabInfo('n', 1, 0, 'o', allow_no_overlap=True)
+        self.assertTrue(info.allow_no_overlap)
+        self.assertEqual(info.problems('e'), [])
+        with self.assertRaises(TypeError):
+            _settings.VocabInfo('n', 1, 0, 'o', -1, None, 0, True)
 
     @parameterized.named_parameters(
         ('mean', 'mean'), ('gaussian', 'gaussian'), ('fresh', 'fresh'), ('donor', ('copy', 'a'))

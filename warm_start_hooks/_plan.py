@@ -277,17 +277,14 @@ def build_plan(
             continue  # Its VocabInfo's own problems are listed; the remap is not checked.
         # 3. Vocabulary remap or plain copy.
         if info is not None:
-            remap, entry_problems, stats, old_vocab = _plan_remap(
+            remap, entry_problems, stats, checked = _plan_remap(
                 target, key, src_shape, info, settings, vocab_cache
             )
             problems.extend(entry_problems)
             if entry_problems:
                 continue
-            remaps[target.name] = (remap, info, old_vocab)
-            if any(
-                v.crlf for v in (vocab_cache.get(_vkey(info.new_vocab)), old_vocab) if v is not None
-            ):
-                notes.append(f'{target.name}: a vocabulary has CRLF line ends (stripped).')
+            remaps[target.name] = (remap, info, checked.old)
+            notes.extend(f'{target.name}: {note}' for note in checked.notes)
             entries.append(
                 _entry(target, REMAP, key, src_shape, src_dtype, cast, renamed_by, vocab=stats)
             )
@@ -440,17 +437,6 @@ def open_source(path: Any) -> _checkpoint.CheckpointSource:
         raise _errors.WarmStartError([str(e)]) from None
 
 
-def _vkey(vocab: Any) -> Any:
-    return vocab if isinstance(vocab, str) else ('list', id(vocab))
-
-
-def _read_cached(vocab: Any, cache: dict) -> _vocab.Vocab:
-    k = _vkey(vocab)
-    if k not in cache:
-        cache[k] = _vocab.read_vocab(vocab)
-    return cache[k]
-
-
 def _plan_remap(target, key, src_shape, info, settings, cache):
     """Checks one VocabInfo against its variable and tensor; computes the remapping."""
     problems = []
@@ -514,56 +500,11 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
             problems.append(
                 f"variable {name!r}: remap_backend='tf_ops' needs vocabulary files, not lists."
             )
-    try:
-        new_vocab = _read_cached(info.new_vocab, cache)
-        old_vocab = _read_cached(info.old_vocab, cache)
-    except _errors.VocabError as e:
-        return None, problems + [f'variable {name!r}: {e}'], None, None
-    # A vocabulary shared by several variables (and their slots) is checked and
-    # remapped once; only a clean check is remembered, so every variable reports its own.
-    for vocab, size, role in (
-        (new_vocab, info.new_vocab_size, 'new'),
-        (old_vocab, info.old_vocab_size, 'old'),
-    ):
-        clean = ('clean', id(vocab), size)
-        if clean not in cache:
-            found = _vocab.problems(vocab, size, role, name)
-            problems += found
-            if not found:
-                cache[clean] = True
-    old_used = len(old_vocab.tokens)
-    if info.old_vocab_size >= 0:
-        # A size beyond the file is its own problem above; no second message for it.
-        old_used = min(old_used, info.old_vocab_size)
-    pair = ('pair', id(new_vocab), info.new_vocab_size, id(old_vocab), info.old_vocab_size)
-    if not problems and pair not in cache:
-        problems += _vocab.whitespace_problems(old_vocab, new_vocab, name)
-    if old_used > src_shape[axis]:
-        problems.append(
-            f'variable {name!r}: the old vocabulary has {old_used} tokens but checkpoint tensor '
-            f'{key!r} has only {src_shape[axis]} {"rows" if axis == 0 else "columns"}. Is '
-            f'old_vocab the one this checkpoint was trained with? Received: '
-            f'old_vocab={_vocab.describe(info.old_vocab)!r}'
-        )
-    donor = info.new_row_init
-    if isinstance(donor, tuple) and donor[1] not in old_vocab.tokens[:old_used]:
-        problems.append(
-            f'variable {name!r}: donor token {donor[1]!r} of new_row_init is not in the old '
-            f'vocabulary. Received: new_row_init={donor!r}'
-        )
+    checked = _vocab.check_pair(info, name, cache, src_shape[axis], key)
+    problems += checked.problems
     if problems:
         return None, problems, None, None
-    remap = cache.get(pair + (info.num_oov_buckets,))
-    if remap is None:
-        remap = _vocab.remapping(
-            new_vocab.tokens,
-            info.new_vocab_size,
-            old_vocab.tokens,
-            info.old_vocab_size,
-            info.num_oov_buckets,
-        )
-        cache[pair] = True
-        cache[pair + (info.num_oov_buckets,)] = remap
+    remap, donor = checked.remapping, info.new_row_init
     if info.new_row_init is not None:
         init = info.new_row_init if isinstance(info.new_row_init, str) else f'copy {donor[1]!r}'
     elif info.backup_initializer is not None:
@@ -581,7 +522,7 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
         old_vocab=_vocab.describe(info.old_vocab),
         init=init,
     )
-    return remap, [], stats, old_vocab
+    return remap, [], stats, checked
 
 
 def _shape_policy(policy: str | Mapping[str, str], name: str) -> str:

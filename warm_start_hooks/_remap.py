@@ -197,12 +197,10 @@ class Remapper:
 
     def _compute_fill(self, how) -> np.ndarray:
         axis = self.axis
-        old_used = (
-            len(self.old_vocab.tokens) if self.info.old_vocab_size < 0 else self.info.old_vocab_size
-        )
+        old_used = self.remap.old_used
         n_rows = self.src_shape[0]
         if isinstance(how, tuple):
-            pos = self.old_vocab.tokens.index(how[1])
+            pos = self.old_vocab.find(how[1], old_used)
             if axis == 0:
                 vec = self._read(pos, pos + 1)[0]
             else:

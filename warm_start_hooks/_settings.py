@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from warm_start_hooks import _errors
 
 # Selection collections.
@@ -44,7 +46,7 @@ NEW_ROW_GAUSSIAN = 'gaussian'
 NEW_ROW_FRESH = 'fresh'
 _NEW_ROW_INITS = (NEW_ROW_MEAN, NEW_ROW_GAUSSIAN, NEW_ROW_FRESH)
 
-Vocab = str | os.PathLike | Sequence[str]
+Vocab = str | bytes | os.PathLike | Sequence[str] | Sequence[bytes] | Sequence[int] | np.ndarray
 Rule = tuple[str, str | None]
 
 
@@ -54,7 +56,8 @@ class VocabInfo:
 
     The positional fields and their defaults are those of
     `tf.compat.v1.train.VocabInfo`. A vocabulary is a file path (any
-    `tf.io.gfile` path, one token a line) or an in-memory sequence of tokens.
+    `tf.io.gfile` path, one token a line; `str`, `bytes` or `os.PathLike`) or
+    an in-memory sequence (or 1-D numpy array) of tokens.
 
     Attributes:
       new_vocab: The new vocabulary: a path, or a sequence of tokens.
@@ -76,6 +79,16 @@ class VocabInfo:
         initial value), or `('copy', token)` to copy a donor token's old row.
         Defaults to `None`.
       seed: Keyword-only. Seed of the `'gaussian'` draw. Defaults to `0`.
+      allow_no_overlap: Keyword-only. A remap in which no token of the new
+        vocabulary is in the old one copies nothing: it is almost always the
+        wrong file (another model's vocabulary, tokens of another form), so it
+        is refused unless this is `True`. Defaults to `False`.
+
+    A vocabulary file is read as TensorFlow's vocabulary ops read it: a token
+    is a whole line (the `\\n` or `\\r\\n` line end removed, other whitespace
+    kept), it must be UTF-8, and an empty line is refused as those ops refuse
+    it. A sequence holds `str`, UTF-8 `bytes` or ints (written in decimal, as
+    in an `IntegerLookup` vocabulary file); there `''` is a token.
     """
 
     new_vocab: Vocab
@@ -88,6 +101,7 @@ class VocabInfo:
     _: dataclasses.KW_ONLY
     new_row_init: str | tuple[str, str] | None = None
     seed: int = 0
+    allow_no_overlap: bool = False
 
     def problems(self, var_name: str) -> list[str]:
         """Returns what is wrong with these fields, one message per problem."""
@@ -121,13 +135,18 @@ class VocabInfo:
             )
         for field in ('new_vocab', 'old_vocab'):
             value = getattr(self, field)
-            if not isinstance(value, (str, os.PathLike, Sequence)) or (
-                isinstance(value, (str, os.PathLike)) and not os.fspath(value)
+            if not isinstance(value, (str, bytes, os.PathLike, Sequence, np.ndarray)) or (
+                isinstance(value, (str, bytes, os.PathLike)) and not os.fspath(value)
             ):
                 out.append(
                     f'{where}: {field} must be a file path or a sequence of tokens. '
                     f'Received: {field}={value!r}'
                 )
+        if not isinstance(self.allow_no_overlap, bool):
+            out.append(
+                f'{where}: allow_no_overlap must be True or False. Received: '
+                f'allow_no_overlap={self.allow_no_overlap!r}'
+            )
         if self.new_row_init is not None:
             ok = self.new_row_init in _NEW_ROW_INITS or (
                 isinstance(self.new_row_init, tuple)
