@@ -711,10 +711,11 @@ class ReplicaDeviceSetterTest(_ChildTest):
         self.assert_details(first['details']['emb'], 'emb')
 
     def test_numpy_remap_is_not_placed_on_ps(self):
-        # It ran (the values above); each remap op has an input and no device, so the
-        # placer keeps it on the chief instead of moving it to its consumer on a PS.
+        # It ran (the values above); the remap op has an input and no device, so the
+        # placer keeps it on the chief instead of moving it to its consumers on the PS
+        # tasks. One op computes both partitions (the old rows are read once).
         ops = self.part('first')['remap_ops']
-        self.assertLen(ops, 2)
+        self.assertLen(ops, 1)
         for op in ops:
             self.assertEqual(op['device'], '')
             self.assertEqual(op['inputs'], ['Const'])

@@ -104,7 +104,8 @@ class WarmStartSettingsTest(parameterized.TestCase):
         ('dtype_policy', dict(dtype_policy='round'), "dtype_policy must be 'error' or 'cast'"),
         ('on_missing', dict(on_missing='warn'), "on_missing must be 'error' or 'skip'"),
         ('backend', dict(remap_backend='gpu'), "remap_backend must be 'numpy' or 'tf_ops'"),
-        ('memory', dict(max_bytes_in_memory=0), 'max_bytes_in_memory must be a positive int'),
+        ('memory', dict(max_bytes_in_memory=0), "max_bytes_in_memory must be 'auto', a positive"),
+        ('memory_str', dict(max_bytes_in_memory='8GB'), "max_bytes_in_memory must be 'auto'"),
         ('rule', dict(rules=[('a',)]), 'each rule must be a .regex, replacement-or-None. pair'),
         (
             'vocab_info_type',
@@ -127,6 +128,14 @@ class WarmStartSettingsTest(parameterized.TestCase):
             on_missing='y',
         )
         self.assertLen(s.problems(), 5)
+
+    @parameterized.named_parameters(('auto', 'auto'), ('bytes', 1 << 20), ('whole', None))
+    def test_max_bytes_in_memory_forms(self, value):
+        s = _settings.WarmStartSettings('/ckpt', max_bytes_in_memory=value)
+        self.assertEqual(s.problems(), [])
+
+    def test_max_bytes_in_memory_defaults_to_auto(self):
+        self.assertEqual(_settings.WarmStartSettings('/ckpt').max_bytes_in_memory, 'auto')
 
     def test_coerce_path_and_ours(self):
         s = _settings.coerce_settings('/ckpt')

@@ -35,6 +35,9 @@ _SHAPE_POLICIES = (ERROR, SKIP, OVERLAP)
 _DTYPE_POLICIES = (ERROR, CAST)
 _MISSING_POLICIES = (ERROR, SKIP)
 
+# max_bytes_in_memory: chunks sized from the variable and the memory available.
+AUTO = 'auto'
+
 # Remap backends.
 NUMPY = 'numpy'
 TF_OPS = 'tf_ops'
@@ -212,9 +215,14 @@ class WarmStartSettings:
         variable. Defaults to `False`.
       remap_backend: Keyword-only. `'numpy'` (fast, memory-bounded) or
         `'tf_ops'` (TensorFlow's `LoadAndRemapMatrix`). Defaults to `'numpy'`.
-      max_bytes_in_memory: Keyword-only. Bound on the old-matrix bytes a remap
-        holds at once; rows are read in chunks under it. `None` reads each
-        tensor whole. Defaults to `256 MiB`.
+      max_bytes_in_memory: Keyword-only. How many bytes of old rows a remap
+        holds at once; rows are read in chunks of at most this size. `'auto'`
+        sizes the chunks from each variable and the memory available (about a
+        sixteenth of the variable, from 4 MiB to 64 MiB, and no more than a
+        sixteenth of the available memory), so that a remap needs about 1.1x
+        the variable's bytes beyond what the model holds. An int sets the
+        bound in bytes; `None` reads each tensor whole (fastest, about 2x the
+        variable's bytes). Defaults to `'auto'`.
       provenance_dir: Keyword-only. If set, a `warm_start_provenance.json`
         recording the source, its fingerprint and each variable's action is
         written there. Defaults to `None`.
@@ -234,7 +242,7 @@ class WarmStartSettings:
     ignore_checkpoint_keys: Sequence[str] = ()
     include_slots: bool = False
     remap_backend: str = NUMPY
-    max_bytes_in_memory: int | None = 256 << 20
+    max_bytes_in_memory: int | str | None = AUTO
     provenance_dir: str | None = None
 
     def problems(self) -> list[str]:
@@ -277,10 +285,14 @@ class WarmStartSettings:
                 f'Received: remap_backend={self.remap_backend!r}'
             )
         mb = self.max_bytes_in_memory
-        if mb is not None and (isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0):
+        if (
+            mb is not None
+            and mb != AUTO
+            and (isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0)
+        ):
             out.append(
-                'max_bytes_in_memory must be a positive int or None. '
-                f'Received: max_bytes_in_memory={mb!r}'
+                "max_bytes_in_memory must be 'auto', a positive int (bytes) or None (read "
+                f'whole). Received: max_bytes_in_memory={mb!r}'
             )
         for rule in self.rules:
             if (
