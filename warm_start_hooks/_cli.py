@@ -88,26 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `warm-start`."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description='Inspect checkpoints and vocabularies, and plan warm starts (dry run).',
-        epilog='Exit status: 0 ok, 1 problems found, 2 usage error.',
-    )
-    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-
-    p = sub.add_parser(
-        'inspect',
-        help='list the tensors of a checkpoint',
-        description='Tensors, shapes, dtypes and bytes of a checkpoint (prefix, directory or '
-        'SavedModel); for an object-based checkpoint also which variable names map to which '
-        'tensor keys.',
-    )
-    p.add_argument('ckpt', metavar='CKPT', help='checkpoint prefix, directory or SavedModel')
-    p.add_argument('--json', action='store_true', help='print JSON instead of tables')
-    p.set_defaults(handler=_inspect)
-
+def _add_vocab_diff_parser(sub) -> None:
     p = sub.add_parser(
         'vocab-diff',
         help='what a VocabInfo would do with two vocabularies',
@@ -129,6 +110,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument('--json', action='store_true', help='print JSON instead of text')
     p.set_defaults(handler=_vocab_diff)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `warm-start`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description='Inspect checkpoints and vocabularies, and plan warm starts (dry run).',
+        epilog='Exit status: 0 ok, 1 problems found, 2 usage error.',
+    )
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+
+    p = sub.add_parser(
+        'inspect',
+        help='list the tensors of a checkpoint',
+        description='Tensors, shapes, dtypes and bytes of a checkpoint (prefix, directory or '
+        'SavedModel); for an object-based checkpoint also which variable names map to which '
+        'tensor keys.',
+    )
+    p.add_argument('ckpt', metavar='CKPT', help='checkpoint prefix, directory or SavedModel')
+    p.add_argument('--json', action='store_true', help='print JSON instead of tables')
+    p.set_defaults(handler=_inspect)
+
+    _add_vocab_diff_parser(sub)
 
     p = sub.add_parser(
         'plan',

@@ -26,6 +26,7 @@ from warm_start_hooks import _settings
 from warm_start_hooks import _slots
 from warm_start_hooks import _variables
 from warm_start_hooks import _vocab
+from warm_start_hooks import _vocab_check
 
 COPY = 'copy'
 REMAP = 'remap'
@@ -500,7 +501,7 @@ def _plan_remap(target, key, src_shape, info, settings, cache):
             problems.append(
                 f"variable {name!r}: remap_backend='tf_ops' needs vocabulary files, not lists."
             )
-    checked = _vocab.check_pair(info, name, cache, src_shape[axis], key)
+    checked = _vocab_check.check_pair(info, name, cache, src_shape[axis], key)
     problems += checked.problems
     if problems:
         return None, problems, None, None

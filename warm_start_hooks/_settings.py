@@ -136,15 +136,7 @@ class VocabInfo:
                 f'{where}: old_vocab_size must be -1 (every line) or positive. Received: '
                 f'old_vocab_size={self.old_vocab_size}'
             )
-        for field in ('new_vocab', 'old_vocab'):
-            value = getattr(self, field)
-            if not isinstance(value, (str, bytes, os.PathLike, Sequence, np.ndarray)) or (
-                isinstance(value, (str, bytes, os.PathLike)) and not os.fspath(value)
-            ):
-                out.append(
-                    f'{where}: {field} must be a file path or a sequence of tokens. '
-                    f'Received: {field}={value!r}'
-                )
+        out += self._vocab_problems(where)
         if not isinstance(self.allow_no_overlap, bool):
             out.append(
                 f'{where}: allow_no_overlap must be True or False. Received: '
@@ -169,6 +161,29 @@ class VocabInfo:
                     f'new_row_init={self.new_row_init!r}'
                 )
         return out
+
+    def _vocab_problems(self, where: str) -> list[str]:
+        out = []
+        for field in ('new_vocab', 'old_vocab'):
+            value = getattr(self, field)
+            if not isinstance(value, (str, bytes, os.PathLike, Sequence, np.ndarray)) or (
+                isinstance(value, (str, bytes, os.PathLike)) and not os.fspath(value)
+            ):
+                out.append(
+                    f'{where}: {field} must be a file path or a sequence of tokens. '
+                    f'Received: {field}={value!r}'
+                )
+        return out
+
+
+def _memory_problems(mb: Any) -> list[str]:
+    """What is wrong with a `max_bytes_in_memory` value."""
+    if mb is None or mb == AUTO or (isinstance(mb, int) and not isinstance(mb, bool) and mb > 0):
+        return []
+    return [
+        "max_bytes_in_memory must be 'auto', a positive int (bytes) or None (read whole). "
+        f'Received: max_bytes_in_memory={mb!r}'
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,16 +299,7 @@ class WarmStartSettings:
                 f"remap_backend must be 'numpy' or 'tf_ops'. "
                 f'Received: remap_backend={self.remap_backend!r}'
             )
-        mb = self.max_bytes_in_memory
-        if (
-            mb is not None
-            and mb != AUTO
-            and (isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0)
-        ):
-            out.append(
-                "max_bytes_in_memory must be 'auto', a positive int (bytes) or None (read "
-                f'whole). Received: max_bytes_in_memory={mb!r}'
-            )
+        out += _memory_problems(self.max_bytes_in_memory)
         for rule in self.rules:
             if (
                 not isinstance(rule, (tuple, list))
