@@ -112,10 +112,12 @@ def gather_parts(
       One `[stop - first, ncols]` array per part.
     """
     dtype = np.dtype(dtype)
-    outs = [_bundle.empty_aligned((b - a, ncols), dtype, zeros=True) for a, b in bounds]
+    outs = [_bundle.empty_aligned((b - a, ncols), dtype) for a, b in bounds]
     valid = index >= 0
     n_valid = int(np.count_nonzero(valid))
     if not n_valid or not ncols:
+        for out in outs:
+            out.fill(0)
         return outs
     lo, hi = int(index[valid].min()), int(index.max()) + 1
     if n_old <= max_rows:
@@ -142,6 +144,10 @@ def gather_parts(
 
 def _gather_chunked(read_rows, n_old, index, bounds, outs, max_rows, progress):
     """`gather_parts` where the rows needed span more than one chunk."""
+    for out in outs:
+        # Zeroed in order first: the rows scattered later land on pages already mapped,
+        # which is about twice as fast as mapping them in scattered order.
+        out.fill(0)
     n_chunks = -(-n_old // max_rows)
     small = np.uint16 if n_chunks < np.iinfo(np.uint16).max else np.uint32
     chunk_of = np.full(len(index), np.iinfo(small).max, small)  # Max: no old row.

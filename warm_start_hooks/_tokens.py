@@ -193,11 +193,14 @@ def equal(a: Tokens, ia: np.ndarray, b: Tokens, ib: np.ndarray) -> np.ndarray:
     """Whether token `a[ia[k]]` equals token `b[ib[k]]`, byte for byte, for each k."""
     la = a.lengths[ia]
     out = la == b.lengths[ib]
-    cand = np.flatnonzero(out)
+    if out.all():
+        cand = np.arange(len(out))  # Usually all lengths agree: no need to pick them out.
+    else:
+        cand = np.flatnonzero(out)
+        ia, ib, la = ia[cand], ib[cand], la[cand]
     if not len(cand):
         return out
-    ia, ib = ia[cand], ib[cand]
-    for k, which in _rounds((la[cand] + 7) // 8):
+    for k, which in _rounds((la + 7) // 8):
         if isinstance(which, slice):
             out[cand[a.word(k, ia) != b.word(k, ib)]] = False
             continue

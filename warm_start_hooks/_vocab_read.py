@@ -10,7 +10,9 @@ over the bytes. Text must be UTF-8, so that every token can be shown.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import os
 from typing import Any
 
 import numpy as np
@@ -45,8 +47,7 @@ def read_file(path: str) -> Read:
     import tensorflow as tf
 
     try:
-        with tf.io.gfile.GFile(path, 'rb') as f:
-            data = f.read()
+        data = _read_bytes(path)
     except tf.errors.NotFoundError:
         raise _errors.VocabError(
             f'Vocabulary file not found. Expected a file with one token a line; check the '
@@ -57,15 +58,39 @@ def read_file(path: str) -> Read:
             f'Vocabulary file could not be read ({_errors.first_line(e)}). Expected a file '
             f'with one token a line. Received: path={path!r}'
         ) from None
-    buf = np.frombuffer(data, np.uint8)
+    size = len(data) - _tokens.PAD
+    buf = data[:size]
     ends = np.flatnonzero(buf == 10)
-    if data[-1:] not in (b'', b'\n'):
-        ends = np.append(ends, len(data))  # A last line without its line end.
+    if size and buf[-1] != 10:
+        ends = np.append(ends, size)  # A last line without its line end.
     starts = _starts(ends)
     cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
     ends = ends - cr
-    _check_utf8(data, lambda b: f'line {int(np.searchsorted(starts, b, "right"))}', path)
-    return Read(path, _tokens.from_bytes(data, starts, ends - starts), bool(cr.any()), True)
+    _check_utf8(buf, lambda b: f'line {int(np.searchsorted(starts, b, "right"))}', path)
+    return Read(path, _tokens.Tokens(data, starts, ends - starts), bool(cr.any()), True)
+
+
+def _read_bytes(path: str) -> np.ndarray:
+    """The file's bytes followed by `_tokens.PAD` zero bytes, read once into numpy."""
+    import tensorflow as tf
+
+    if '://' not in path and os.path.isfile(path):
+        # A local file is read straight into the buffer: no intermediate copy.
+        with open(path, 'rb', buffering=0) as f:
+            size = os.fstat(f.fileno()).st_size
+            data = np.zeros(size + _tokens.PAD, np.uint8)
+            view, got = memoryview(data)[:size], 0
+            while got < size:
+                n = f.readinto(view[got:])
+                if not n:
+                    break
+                got += n
+        return data[: got + _tokens.PAD]
+    with tf.io.gfile.GFile(path, 'rb') as f:
+        raw = f.read()
+    data = np.zeros(len(raw) + _tokens.PAD, np.uint8)
+    data[: len(raw)] = np.frombuffer(raw, np.uint8)
+    return data
 
 
 def _starts(ends: np.ndarray) -> np.ndarray:
@@ -76,11 +101,12 @@ def _starts(ends: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _check_utf8(data: bytes, where, source: str) -> None:
-    if not data or np.frombuffer(data, np.uint8).max() < 0x80:
+def _check_utf8(data: bytes | np.ndarray, where, source: str) -> None:
+    buf = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
+    if not len(buf) or buf.max() < 0x80:
         return  # ASCII.
     try:
-        data.decode('utf-8')
+        codecs.utf_8_decode(buf, 'strict', True)
     except UnicodeDecodeError as e:
         what = 'file' if source != '<list>' else 'sequence'
         raise _errors.VocabError(
