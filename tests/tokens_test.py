@@ -107,7 +107,6 @@ class TokensTest(parameterized.TestCase):
         left = [a for a, _ in pairs]
         right = [a if same else b for a, b in pairs]
         a, b = tokens_of(left), tokens_of(right, b'')
-        _tokens.hash64(a)  # Keeps whole words for some rounds: both paths are compared.
         idx = np.arange(len(pairs))
         got = _tokens.equal(a, idx, b, idx)
         np.testing.assert_array_equal(got, [x == y for x, y in zip(left, right)])
@@ -120,11 +119,13 @@ class TokensTest(parameterized.TestCase):
         np.testing.assert_array_equal(got, [False, False, False, True, True])
 
     def test_tokens_at_the_end_of_the_buffer(self):
-        # Whole-word arrays read every token's word k, also of short tokens near the end.
-        strings = ['x' * 20, 'y' * 17, 'ab', 'c']
+        # Whole-array words read every token's word k, also of short tokens near the end.
+        strings = ['x' * 20, 'y' * 17, 'ab', 'c', '']
         t = tokens_of(strings, b'')
-        for k in range(3):
-            t.word(k)
+        first, second = t.word(0), t.word(1)
+        self.assertEqual(int(first[2]), int.from_bytes(b'ab', 'little'))
+        self.assertEqual(int(second[1]), int.from_bytes(b'y' * 8, 'little'))
+        np.testing.assert_array_equal(second[2:], [0, 0, 0])
         np.testing.assert_array_equal(_tokens.hash64(t), _tokens.hash64(tokens_of(strings)))
 
     @parameterized.named_parameters(*HASHERS)
@@ -147,10 +148,8 @@ class TokensTest(parameterized.TestCase):
             last = {s: i for i, s in enumerate(keys)}  # A later duplicate wins.
             got = _tokens.match(tokens_of(keys), tokens_of(queries), hasher)
             np.testing.assert_array_equal(got.index, [last.get(q, -1) for q in queries])
-            if got.keys_distinct:
-                self.assertLen(set(keys), len(keys))
-            if got.queries_distinct:
-                self.assertLen(set(queries), len(queries))
+            self.assertEqual(got.keys_distinct, len(set(keys)) == len(keys))
+            self.assertEqual(got.queries_distinct, len(set(queries)) == len(queries))
 
         check()
 
@@ -159,7 +158,23 @@ class TokensTest(parameterized.TestCase):
         queries = tokens_of(['plum', 'pear', 'apple', 'fig'])
         got = _tokens.match(keys, queries, constant_hash)
         np.testing.assert_array_equal(got.index, [-1, 1, 0, -1])
-        self.assertFalse(got.keys_distinct)  # One hash for all says nothing.
+        self.assertTrue(got.keys_distinct)  # Checked byte for byte, not by hash.
+        self.assertTrue(got.queries_distinct)
+
+    def test_crowded_hashes_are_compared_one_by_one(self):
+        # Equal high bits for all, two full hashes: runs of three or more, where equal
+        # hashes need not be neighbours in the sorted order.
+        def two_values(tokens):
+            h = _tokens.hash64(tokens) & np.uint64(1)
+            return h | np.uint64(0xABC) << np.uint64(50)
+
+        keys = tokens_of(['a', 'b', 'c', 'd', 'a'])
+        queries = tokens_of(['d', 'x', 'a', 'c', 'c'])
+        got = _tokens.match(keys, queries, two_values)
+        np.testing.assert_array_equal(got.index, [3, -1, 4, 2, 2])
+        self.assertFalse(got.keys_distinct)
+        self.assertFalse(got.queries_distinct)
+        np.testing.assert_array_equal(_tokens.classes(keys, two_values), [0, 1, 2, 3, 0])
 
     def test_distinct_hashes_prove_distinct_tokens(self):
         got = _tokens.match(tokens_of(['a', 'b']), tokens_of(['b', 'c', 'd']))

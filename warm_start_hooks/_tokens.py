@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
@@ -35,12 +34,11 @@ _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S29 = np.uint64(29)
 _S33 = np.uint64(33)
-# _MASKS[k] keeps the low k bytes of a word.
-_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)
 
 
-# A word is kept as one array over all tokens while at least 1/_DENSE of them reach it.
-_DENSE = 4
+# Words of a token kept as whole arrays: tokens of up to 16 bytes are compared with
+# their length and these alone.
+HEAD_WORDS = 2
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -48,21 +46,23 @@ class Tokens:
     """Tokens stored as spans of one buffer.
 
     Word `k` of a token is its bytes `8k .. 8k + 8` as a little-endian
-    uint64, zero past the token's end. Words that many tokens reach are
-    computed once over all tokens and kept (shared with prefixes of these
-    tokens); hashing and comparing then gather aligned words.
+    uint64, zero past the token's end. The first `HEAD_WORDS` words of all
+    tokens are computed once and kept as whole arrays (shared with prefixes of
+    these tokens): with the lengths, they are all that hashing and comparing
+    read of most tokens.
 
     Attributes:
       data: The bytes, as uint8, followed by at least `PAD` zero bytes.
       starts: Where each token starts in `data` (int64).
       lengths: Each token's length in bytes (int64).
+      root: The tokens these are the first of (`prefix`), which keep the words.
     """
 
     data: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
     root: Tokens | None = dataclasses.field(default=None, repr=False)
-    _words: dict = dataclasses.field(default_factory=dict, init=False, repr=False)
+    _kept: dict = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -88,25 +88,21 @@ class Tokens:
 
     def forget(self) -> None:
         """Drops the words kept so far."""
-        (self.root or self)._words.clear()
+        (self.root or self)._kept.clear()
 
     def bare(self) -> Tokens:
         """The same tokens without the words kept so far."""
         return Tokens(self.data, self.starts, self.lengths)
 
     def word(self, k: int, idx: np.ndarray | None = None) -> np.ndarray:
-        """Word `k` of the tokens at `idx` (all when None), as uint64."""
-        if self.root is not None:
-            whole = self.root._words.get(k)
-            if whole is not None:
-                return whole[: len(self)] if idx is None else whole[idx]
+        """Word `k` (uint64) of the tokens at `idx` (all when None)."""
+        if k >= HEAD_WORDS:
             return _raw_word(self, k, idx)
-        whole = self._words.get(k)
-        if whole is None and idx is None:
-            whole = self._words[k] = _raw_word(self, k, None)
+        owner = self.root or self
+        whole = owner._kept.get(k)
         if whole is None:
-            return _raw_word(self, k, idx)
-        return whole if idx is None else whole[idx]
+            whole = owner._kept[k] = _raw_word(owner, k, None)
+        return whole[: len(self)] if idx is None else np.take(whole, idx)
 
 
 Hasher = Callable[[Tokens], np.ndarray]
@@ -124,38 +120,41 @@ def _raw_word(tokens: Tokens, k: int, idx: np.ndarray | None) -> np.ndarray:
     starts = tokens.starts if idx is None else tokens.starts[idx]
     lengths = tokens.lengths if idx is None else tokens.lengths[idx]
     words = np.ndarray((len(tokens.data) - 7,), '<u8', buffer=tokens.data, strides=(1,))
-    # A token shorter than 8k bytes reads anywhere in the buffer: its word is masked to 0.
-    w = words[np.minimum(starts + 8 * k, len(words) - 1)]
+    if k == 0:
+        w = words[starts]  # A token starts at most at the end of the data: in the buffer.
+    else:
+        # A token shorter than 8k bytes reads anywhere in the buffer: its word is masked to 0.
+        at = starts + 8 * k
+        np.minimum(at, len(words) - 1, out=at)
+        w = words[at]
     keep = np.subtract(lengths, 8 * k)
-    np.minimum(keep, 8, out=keep)
-    np.maximum(keep, 0, out=keep)
-    w &= _MASKS[keep]
+    if keep.min(initial=8) >= 8:
+        return w  # Every token fills the whole word.
+    # The mask of the bytes kept, made in place: (1 << 8 * kept bytes) - 1 (a shift by 64
+    # gives 0 in numpy, so 8 bytes give all ones).
+    np.clip(keep, 0, 8, out=keep)
+    keep *= 8
+    mask = keep.view(np.uint64)
+    np.left_shift(np.uint64(1), mask, out=mask)
+    mask -= np.uint64(1)
+    w &= mask
     return w
 
 
-def _rounds(nwords: np.ndarray) -> Iterator[tuple[int, Any]]:
-    """Yields `(k, which)`: the entries with more than `k` words.
+def _tails(lengths: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Yields `(k, idx)`: word `k` beyond the head, and the entries whose tokens reach it.
 
-    `which` is `slice(None)` (all entries), a bool mask (most of them) or an
-    index array (few). Long tokens are few: when there are many rounds, the
-    entries are sorted by word count once, so a round touches only its own.
+    Tokens longer than the head are few; they are sorted by length once when
+    some are very long, so each round touches only its own entries.
     """
-    n = len(nwords)
-    if not n:
+    long = np.flatnonzero(lengths > 8 * HEAD_WORDS)
+    if not len(long):
         return
-    top = int(nwords.max())
-    counts = np.cumsum(np.bincount(nwords, minlength=top + 1)[::-1])[::-1]  # counts[k]: >= k words
-    order = None
-    for k in range(top):
-        reach = int(counts[k + 1])
-        if reach == n:
-            yield k, slice(None)
-        elif reach * _DENSE >= n:
-            yield k, nwords > k
-        else:
-            if order is None:
-                order = np.argsort(nwords, kind='stable')
-            yield k, order[n - reach :]
+    nwords = (lengths[long] + 7) // 8
+    order = long[np.argsort(nwords, kind='stable')]
+    reach = np.searchsorted(np.sort(nwords), np.arange(HEAD_WORDS, int(nwords.max())), 'right')
+    for k, lo in zip(range(HEAD_WORDS, int(nwords.max())), reach.tolist()):
+        yield k, order[lo:]
 
 
 def _fmix(h: np.ndarray) -> np.ndarray:
@@ -175,38 +174,30 @@ def _mix(h: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def hash64(tokens: Tokens) -> np.ndarray:
-    """A 64-bit hash of each token's bytes (uint64): a function of the token alone."""
-    lengths = tokens.lengths
-    h = lengths.astype(np.uint64)
+    """A 64-bit hash of each token's bytes (uint64): a function of the token alone.
+
+    It mixes the length and the first `HEAD_WORDS` words (zero-padded), then
+    each further word of a longer token.
+    """
+    h = tokens.lengths.astype(np.uint64)
     h *= _K0
-    for k, which in _rounds((lengths + 7) // 8):
-        if isinstance(which, slice):
-            _mix(h, tokens.word(k))
-        elif which.dtype == bool:
-            np.copyto(h, _mix(h.copy(), tokens.word(k)), where=which)
-        else:
-            h[which] = _mix(h[which], tokens.word(k, which))
+    for k in range(HEAD_WORDS):
+        _mix(h, tokens.word(k))
+    for k, idx in _tails(tokens.lengths):
+        h[idx] = _mix(h[idx], _raw_word(tokens, k, idx))
     return _fmix(h)
 
 
 def equal(a: Tokens, ia: np.ndarray, b: Tokens, ib: np.ndarray) -> np.ndarray:
     """Whether token `a[ia[k]]` equals token `b[ib[k]]`, byte for byte, for each k."""
-    la = a.lengths[ia]
-    out = la == b.lengths[ib]
-    if out.all():
-        cand = np.arange(len(out))  # Usually all lengths agree: no need to pick them out.
-    else:
-        cand = np.flatnonzero(out)
-        ia, ib, la = ia[cand], ib[cand], la[cand]
-    if not len(cand):
-        return out
-    for k, which in _rounds((la + 7) // 8):
-        if isinstance(which, slice):
-            out[cand[a.word(k, ia) != b.word(k, ib)]] = False
-            continue
-        sel = np.flatnonzero(which) if which.dtype == bool else which
-        diff = a.word(k, ia[sel]) != b.word(k, ib[sel])
-        out[cand[sel[diff]]] = False
+    out = np.take(a.lengths, ia) == np.take(b.lengths, ib)
+    longest = max(int(a.lengths.max(initial=0)), int(b.lengths.max(initial=0)))
+    for k in range(min(HEAD_WORDS, -(-longest // 8))):
+        out &= a.word(k, ia) == b.word(k, ib)
+    same = np.flatnonzero(out)
+    for k, idx in _tails(a.lengths[ia[same]]):
+        sel = same[idx]
+        out[sel[_raw_word(a, k, ia[sel]) != _raw_word(b, k, ib[sel])]] = False
     return out
 
 
@@ -214,11 +205,13 @@ def _sorted_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices sorted by hash (then index), and where each run of equal hashes starts.
 
     The index is packed into the low bits of the hash so that one `np.sort`
-    (much faster than `argsort`) orders both; the hash keeps the high bits.
+    (much faster than `argsort`) orders both; the hash keeps the high bits,
+    so a run may hold entries whose full hashes differ.
     """
     n = len(hashes)
     bits = np.uint64(max(1, (n - 1).bit_length()))
-    packed = (hashes >> bits) << bits
+    packed = np.right_shift(hashes, bits)
+    packed <<= bits
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
     index = (packed & ((np.uint64(1) << bits) - np.uint64(1))).view(np.int64)
@@ -227,6 +220,39 @@ def _sorted_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     start[:1] = True
     np.not_equal(packed[1:], packed[:-1], out=start[1:])
     return index, start
+
+
+_EMPTY = np.zeros(0, np.int64)
+
+
+def _pairs(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which entries share a hash: pairs, and the few entries to compare one by one.
+
+    Returns:
+      `(a, b, odd)`: entries `a[k] < b[k]` share the high bits of their hash
+      and no other entry has them; `odd` lists the entries of the rare runs of
+      three or more entries sharing those bits, where equal hashes need not be
+      neighbours. Every other entry's hash is unique, so it equals no other.
+    """
+    index, start = _sorted_groups(hashes)
+    second = np.flatnonzero(~start)  # Each entry sorted next to one with the same high bits.
+    odd = _EMPTY
+    if len(second) > 1:
+        third = second[1:][np.diff(second) == 1]
+        if len(third):
+            # Runs of three or more: found from their third entries, a few steps each.
+            in_long = np.zeros(len(index), bool)
+            for q in third.tolist():
+                lo, hi = q - 2, q + 1
+                while not start[lo]:
+                    lo -= 1
+                while hi < len(start) and not start[hi]:
+                    hi += 1
+                in_long[lo:hi] = True
+            odd = np.sort(index[in_long])
+            second = second[~in_long[second]]
+    # The pairs' full hashes may differ (only the high bits were sorted): `equal` tells.
+    return index[second - 1], index[second], odd
 
 
 def classes(tokens: Tokens, hasher: Hasher = hash64, hashes: np.ndarray | None = None):
@@ -244,21 +270,12 @@ def classes(tokens: Tokens, hasher: Hasher = hash64, hashes: np.ndarray | None =
     out = np.arange(n, dtype=np.int64)
     if n < 2:
         return out
-    index, start = _sorted_groups(hasher(tokens) if hashes is None else hashes)
-    if start.all():
-        return out
-    pos = np.arange(n)
-    first = index[np.maximum.accumulate(np.where(start, pos, 0))]
-    member = np.flatnonzero(~start)
-    same = equal(tokens, index[member], tokens, first[member])
-    out[index[member[same]]] = first[member[same]]
-    if not same.all():
-        # Different tokens with one hash: sort those groups out one by one.
-        group = np.cumsum(start) - 1
-        odd = np.isin(group, group[member[~same]])
-        firsts: dict[bytes, int] = {}
-        for i in np.sort(index[odd]).tolist():
-            out[i] = firsts.setdefault(tokens.get(i), i)
+    a, b, odd = _pairs(np.asarray(hasher(tokens) if hashes is None else hashes, np.uint64))
+    same = equal(tokens, a, tokens, b)
+    out[b[same]] = a[same]
+    firsts: dict[bytes, int] = {}
+    for i in odd.tolist():  # In index order: the first occurrence is met first.
+        out[i] = firsts.setdefault(tokens.get(i), i)
     return out
 
 
@@ -268,9 +285,8 @@ class Match:
 
     Attributes:
       index: For each query, the last index of an equal key, or -1 (int64).
-      keys_distinct: Whether no two keys share a hash, which proves no two
-        are equal (False says nothing).
-      queries_distinct: The same for the queries.
+      keys_distinct: Whether no two keys are equal.
+      queries_distinct: Whether no two queries are equal.
     """
 
     index: np.ndarray
@@ -299,41 +315,26 @@ def match(
     """
     nk, nq = len(keys), len(queries)
     out = np.full(nq, -1, np.int64)
-    if not nk or not nq:
-        return Match(out, nk < 2, nq < 2)
     hk = hasher(keys) if key_hashes is None else key_hashes
     hq = hasher(queries) if query_hashes is None else query_hashes
-    index, start = _sorted_groups(np.concatenate([hk, hq]))
-    # Within a run of equal hashes, keys (indices < nk) come before queries.
-    is_key = index < nk
-    second = np.flatnonzero(~start)  # Each entry whose hash equals the one before it.
-    key_after_key = is_key[second] & is_key[second - 1]
-    query_after_query = ~(is_key[second] | is_key[second - 1])
-    result = Match(out, not key_after_key.any(), not query_after_query.any())
-    if result.keys_distinct and result.queries_distinct:
-        # Every run is one key, or one query, or a key then a query: compare those pairs.
-        ki, qi = index[second - 1], index[second] - nk
-        same = equal(keys, ki, queries, qi)
-        out[qi[same]] = ki[same]
-        return result
-    pos = np.arange(len(index))
-    group_start = np.maximum.accumulate(np.where(start, pos, 0))
-    last_key = np.maximum.accumulate(np.where(is_key, pos, -1))
-    q = np.flatnonzero(~is_key)
-    k, g, qi = last_key[q], group_start[q], index[q] - nk
-    found = k >= g
-    shared = found & (k > g)  # Two or more keys share this hash.
-    single = np.flatnonzero(found & ~shared)
-    ki = index[k[single]]
-    same = equal(keys, ki, queries, qi[single])
-    out[qi[single[same]]] = ki[same]
-    if shared.any():
-        # Duplicate keys or a collision: those few tokens are looked up one by one.
-        in_groups = np.isin(group_start, np.unique(g[shared])) & is_key
-        lookup = {keys.get(i): i for i in np.sort(index[in_groups]).tolist()}
-        for j in qi[shared].tolist():
+    a, b, odd = _pairs(np.concatenate([hk, hq]).astype(np.uint64, copy=False))
+    # Entries below nk are keys. A pair is a key and a query, or two of a kind.
+    kq = np.flatnonzero((a < nk) & (b >= nk))
+    same = equal(keys, a[kq], queries, b[kq] - nk)
+    out[b[kq[same]] - nk] = a[kq[same]]
+    kk, qq = b < nk, a >= nk
+    keys_distinct = not equal(keys, a[kk], keys, b[kk]).any()
+    queries_distinct = not equal(queries, a[qq] - nk, queries, b[qq] - nk).any()
+    if len(odd):
+        # A few tokens whose hashes crowd together: looked up one by one.
+        odd_keys = [keys.get(i) for i in odd[odd < nk].tolist()]
+        odd_queries = (odd[odd >= nk] - nk).tolist()
+        lookup = dict(zip(odd_keys, odd[odd < nk].tolist()))  # A later duplicate wins.
+        for j in odd_queries:
             out[j] = lookup.get(queries.get(j), -1)
-    return result
+        keys_distinct &= len(lookup) == len(odd_keys)
+        queries_distinct &= len({queries.get(j) for j in odd_queries}) == len(odd_queries)
+    return Match(out, keys_distinct, queries_distinct)
 
 
 # ---- whitespace -------------------------------------------------------------
