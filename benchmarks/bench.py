@@ -31,6 +31,7 @@ Usage:
   PYTHONPATH=. python benchmarks/bench.py --quick              # tiny sizes, seconds
   PYTHONPATH=. python benchmarks/bench.py --cases=small_vars --json_out=/tmp/bench.json
   python benchmarks/bench.py --plot_from=a.json,b.json --plot_out=plot.png  # matplotlib
+  python benchmarks/bench.py --tables_from=a.json      # the Markdown tables of RESULTS.md
 
 A full run (all cases, not --quick) writes its JSON beside RESULTS.md as
 `results_tf<version>.json`, unless --json_out says otherwise.
@@ -81,6 +82,7 @@ flags.DEFINE_bool('tf_ops', False, "Also run ours with remap_backend='tf_ops' in
 flags.DEFINE_integer('seed', 0, 'Seed of the random values and vocabulary shuffle.')
 flags.DEFINE_integer('repeats', 3, 'Runs of each contender, the same for all (the fastest counts).')
 flags.DEFINE_list('plot_from', [], 'Only plot: result JSON files (one per stack) to plot.')
+flags.DEFINE_string('tables_from', None, 'Only print Markdown tables of a result JSON file.')
 flags.DEFINE_string('plot_out', None, 'Write the time-vs-vocabulary-size plot here (matplotlib).')
 flags.DEFINE_string('_child', None, 'Internal: run one case:contender and write its figures.')
 flags.DEFINE_string('_result', None, 'Internal: where a child writes its figures.')
@@ -308,6 +310,10 @@ def _default_json_out(quick: bool) -> str | None:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+    if FLAGS.tables_from:
+        with open(FLAGS.tables_from) as f:
+            print(bench_report.markdown(json.load(f)))
+        return
     if FLAGS.plot_from:
         runs = []
         for path in FLAGS.plot_from:

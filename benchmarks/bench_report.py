@@ -208,6 +208,36 @@ def report(out: dict) -> str:
     return '\n'.join(lines)
 
 
+def markdown(out: dict) -> str:
+    """The figures, the ratios and the value checks of one run as Markdown tables."""
+    lines = [
+        '| case | contender | total s | build s | run s | runs (s) | peak RSS MiB | peak / var |',
+        '|---|---|---:|---:|---:|---|---:|---:|',
+    ]
+    for case, by in out['results'].items():
+        for who, r in _contenders(by).items():
+            if 'error' in r:
+                lines.append(f'| {case} | {who} | failed | | | | | |')
+                continue
+            runs = ', '.join(f'{s:.2f}' for s in r['runs_seconds'])
+            lines.append(
+                f'| {case} | {who} | {r["seconds"]:.3f} | {r["build_seconds"]:.3f} | '
+                f'{r["run_seconds"]:.3f} | {runs} | {r["peak_rss_delta_bytes"] / 2**20:.0f} | '
+                f'{_fmt(r["peak_over_bytes"], ".2f")} |'
+            )
+    lines += ['', '| ratio | value | target | |', '|---|---:|---:|---|']
+    for r in out['ratios']:
+        met = {True: 'met', False: '**missed**', None: '-'}[r['met']]
+        sign = '>=' if r['better'] == 'higher' else '<='
+        lines.append(f'| {r["ratio"]} | {_fmt(r["value"], ".2f")} | {sign} {r["target"]} | {met} |')
+    lines += ['', '| values (sha256 of the whole variable) | |', '|---|---|']
+    for name, same in out['same_values'].items():
+        lines.append(
+            f'| {name} | {"same" if same else "**different**" if same is False else "-"} |'
+        )
+    return '\n'.join(lines)
+
+
 def scale_points(out: dict) -> dict[str, list[tuple[int, float]]]:
     """(rows, seconds) of each contender over vocab_p1 and the scale cases."""
     points: dict[str, list[tuple[int, float]]] = {}

@@ -93,6 +93,9 @@ class BenchTest(parameterized.TestCase):
         self.assertIn('tensorflow', out['machine'])
         self.assertIn('vocab_p1', stdout)
         self._assert_eager_remap_is_the_oracle(out, workdir)
+        tables = bench_report.markdown(out)
+        self.assertIn('| vocab_p1 | ours |', tables)
+        self.assertIn('| eager_embedding: ours_remap == tf_warm_start | same |', tables)
 
     def _assert_eager_remap_is_the_oracle(self, out, workdir):
         with open(os.path.join(workdir, 'eager_embedding.json')) as f:
