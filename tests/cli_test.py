@@ -244,10 +244,23 @@ class VocabDiffTest(parameterized.TestCase):
         self.assertFalse(got['ok'])
         self.assertTrue(got['crlf']['new'])
         self.assertFalse(got['crlf']['old'])
-        self.assertLen(got['problems'], 2)
+        self.assertLen(got['problems'], 1)
         self.assertIn("duplicate tokens: 'apple' (lines 1 and 4)", got['problems'][0])
-        self.assertIn("'banana ' vs 'banana'", got['problems'][1])
         self.assertIn('CRLF', got['notes'][0])
+        # 'banana ' is a token of its own (as TensorFlow reads it): a note, not a problem.
+        self.assertIn("'banana ' vs 'banana'", got['notes'][1])
+
+    def test_empty_line_and_no_shared_token_are_problems(self):
+        d = self.create_tempdir().full_path
+        old = _vocab_file(d, 'old.txt', _OLD_VOCAB)
+        new = _vocab_file(d, 'new.txt', ['x', '', 'y'])
+        code, out, _ = _cli_in_process('vocab-diff', old, new, '--json')
+        self.assertEqual(code, 1)
+        got = json.loads(out)
+        self.assertLen(got['problems'], 2)
+        self.assertIn('1 empty line(s): line 2', got['problems'][0])
+        self.assertIn('none of the 3 tokens of the new vocabulary', got['problems'][1])
+        self.assertIn('allow_no_overlap=True', got['problems'][1])
 
     def test_too_few_tokens_is_a_problem(self):
         d = self.create_tempdir().full_path
@@ -262,6 +275,11 @@ class VocabDiffTest(parameterized.TestCase):
         old = _vocab_file(d, 'old.txt', [f't{i}' for i in range(20)])
         new = _vocab_file(d, 'new.txt', [f'n{i}' for i in range(20)])
         code, out, _ = _cli_in_process('vocab-diff', old, new, '--samples', '2')
+        self.assertEqual(code, 1)  # No token in common: a warm start would refuse it.
+        self.assertIn('none of the 20 tokens of the new vocabulary', out)
+        code, out, _ = _cli_in_process(
+            'vocab-diff', old, new, '--samples', '2', '--allow-no-overlap'
+        )
         self.assertEqual(code, 0)
         self.assertIn("'n0', 'n1', ... (+18)", out)
         self.assertIn("'t0', 't1', ... (+18)", out)

@@ -888,10 +888,11 @@ class ReplicaDeviceSetterTest(_ChildTest):
         self.assert_details(first['details']['emb'], 'emb')
 
     def test_numpy_remap_is_not_placed_on_ps(self):
-        # It ran (the values above); each remap op has an input and no device, so the
-        # placer keeps it on the chief instead of moving it to its consumer on a PS.
+        # It ran (the values above); the remap op has an input and no device, so the
+        # placer keeps it on the chief instead of moving it to its consumers on the PS
+        # tasks. One op computes both partitions (the old rows are read once).
         ops = self.part('first')['remap_ops']
-        self.assertLen([op for op in ops if '/remap' in op['name']], 2)
+        self.assertLen([op for op in ops if '/remap' in op['name']], 1)
         # So is the check that the checkpoint did not change since planning (one op).
         self.assertLen([op for op in ops if '/check_source' in op['name']], 1)
         for op in ops:

@@ -326,8 +326,11 @@ class VocabTokensTest(parameterized.TestCase):
     def test_paths_and_string_lists_are_kept(self, value):
         self.assertIs(_lookup.vocab_tokens(value), value)
 
-    def test_numpy_and_integers_become_strings(self):
-        self.assertEqual(_lookup.vocab_tokens(np.array(['a', 'b'])), ('a', 'b'))
+    def test_numpy_arrays_are_kept_and_integers_become_strings(self):
+        # A numpy array of tokens is read as it is (at C speed, by the vocabulary reader).
+        tokens = np.array(['a', 'b'])
+        self.assertIs(_lookup.vocab_tokens(tokens), tokens)
+        self.assertEqual(_lookup.vocab_tokens(np.array([3, 4])), ('3', '4'))
         self.assertEqual(_lookup.vocab_tokens([0, -1, 7]), ('0', '-1', '7'))
 
     def test_reserved_tokens_in_a_vocabulary_are_refused(self):

@@ -93,14 +93,14 @@ CASES = (
         [r"duplicate tokens: 'orange' \(lines 1 and 3\)"],
     ),
     (
-        'vocab_whitespace_variants',
-        _vocab_case(new=['orange', 'orange ', 'kiwi']),
-        [r'differ only by surrounding whitespace'],
+        'vocab_empty_line',
+        _vocab_case(new=['orange', '', 'apple']),
+        [r"new vocabulary of 'emb' .* has 1 empty line\(s\): line 2\. TensorFlow"],
     ),
     (
-        'vocab_whitespace_across_files',
-        _vocab_case(new=['orange ', 'kiwi', 'apple']),
-        [r"match only after stripping whitespace.*'orange ' vs 'orange'"],
+        'vocab_no_token_in_common',
+        _vocab_case(new=['kiwi', 'lime', 'fig']),
+        [r"none of the 3 tokens of the new vocabulary .*'kiwi', 'lime', 'fig'.* is in the old"],
     ),
     (
         'vocab_fewer_lines_than_size',

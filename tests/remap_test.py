@@ -7,8 +7,12 @@ code shared with the library.
 """
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 import uuid
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +23,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import warm_start_hooks as wsh
+from warm_start_hooks import _errors
 from warm_start_hooks import _remap
 
 tf1 = tf.compat.v1
@@ -170,8 +175,16 @@ def our_info(case, old_path, new_path):
         kwargs['new_row_init'] = 'mean'
     elif case.fill == 'copy':
         kwargs['new_row_init'] = ('copy', case.donor)
+    # Drawn vocabularies may share no token: TensorFlow copies nothing then, and so do we.
     return wsh.VocabInfo(
-        new_path, case.new_size, case.oov, old_path, case.old_size, axis=case.axis, **kwargs
+        new_path,
+        case.new_size,
+        case.oov,
+        old_path,
+        case.old_size,
+        axis=case.axis,
+        allow_no_overlap=True,
+        **kwargs,
     )
 
 
@@ -222,6 +235,145 @@ class GatherRowsTest(parameterized.TestCase):
         np.testing.assert_array_equal(out, expected)
         if not (index >= 0).any():
             self.assertEmpty(reads)
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
+    @given(
+        n_old=st.integers(1, 12),
+        cuts=st.lists(st.integers(0, 6), min_size=1, max_size=4),
+        data=st.data(),
+        max_rows=st.integers(1, 13),
+        dtype=st.sampled_from([np.float32, np.float64]),
+    )
+    def test_parts_read_each_old_row_once(self, n_old, cuts, data, max_rows, dtype):
+        n_out = sum(cuts)
+        index = np.array(
+            data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
+            np.int64,
+        )
+        bounds = [(int(a), int(b)) for a, b in zip(np.cumsum([0] + cuts[:-1]), np.cumsum(cuts))]
+        if data.draw(st.booleans()):
+            bounds = bounds[::-1]  # Parts in any order.
+        old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
+        read = np.zeros(n_old, int)
+
+        def read_rows(start, stop):
+            self.assertLessEqual(stop - start, max_rows)
+            read[start:stop] += 1
+            return old[start:stop]
+
+        outs = _remap.gather_parts(read_rows, n_old, index, bounds, 3, dtype, max_rows)
+        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0).astype(dtype)
+        self.assertLen(outs, len(bounds))
+        for (a, b), out in zip(bounds, outs):
+            self.assertEqual(out.dtype, dtype)
+            np.testing.assert_array_equal(out, expected[a:b])
+        self.assertLessEqual(read.max(initial=0), 1)  # No old row is read twice.
+
+    def test_rows_missing_from_a_read_are_an_error_not_clipped(self):
+        old = np.arange(12, dtype=np.float32).reshape(4, 3)
+
+        def short_read(start, stop):
+            return old[start : min(stop, 3)]  # The checkpoint lost its last row.
+
+        for max_rows in (4, 2):
+            with self.assertRaisesRegex(_errors.ApplyError, 'it changed after the warm start'):
+                _remap.gather_rows(short_read, 4, np.array([3, 0]), 3, np.float32, max_rows)
+
+
+class ChunkBytesTest(parameterized.TestCase):
+    @parameterized.named_parameters(
+        ('small_variable', 1 << 20, 4 << 20),
+        ('sixteenth', 512 << 20, 32 << 20),
+        ('large_variable', 8 << 30, 64 << 20),
+    )
+    def test_auto(self, nbytes, expected):
+        with mock.patch.object(_remap, 'available_memory', return_value=64 << 30):
+            self.assertEqual(_remap.chunk_bytes('auto', nbytes), expected)
+
+    def test_auto_within_available_memory(self):
+        with mock.patch.object(_remap, 'available_memory', return_value=160 << 20):
+            self.assertEqual(_remap.chunk_bytes('auto', 8 << 30), 10 << 20)
+
+    def test_given(self):
+        self.assertEqual(_remap.chunk_bytes(1000, 1 << 30), 1000)
+        self.assertIsNone(_remap.chunk_bytes(None, 1 << 30))
+
+    def test_available_memory(self):
+        free = _remap.available_memory()
+        if free is not None:
+            self.assertGreater(free, 0)
+
+
+# Run in a child process: its peak resident memory is the warm start's alone.
+_MEMORY_CHILD = r"""
+import json, os, sys
+import numpy as np
+import tensorflow as tf
+import warm_start_hooks as wsh
+
+mode, d, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = np.random.default_rng(0)
+old = [f'tok{i}' for i in range(rows)]
+kept = rng.permutation(rows)[: rows - rows // 10]
+new = [old[i] for i in kept] + [f'new{i}' for i in range(rows // 10)]
+for name, tokens in (('old.txt', old), ('new.txt', new)):
+    with open(os.path.join(d, name), 'w') as f:
+        f.write('\n'.join(tokens) + '\n')
+values = rng.standard_normal((rows, 64), dtype=np.float32)
+prefix = os.path.join(d, 'ckpt')
+tf.raw_ops.SaveV2(prefix=prefix, tensor_names=['emb'], shape_and_slices=[''], tensors=[values])
+del values, old, new
+info = wsh.VocabInfo(os.path.join(d, 'new.txt'), rows, 0, os.path.join(d, 'old.txt'))
+
+def status(field):
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field + ':'))
+
+def start():
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # The peak (VmHWM) starts again from the resident set now.
+    return status('VmRSS')
+
+if mode == 'graph':
+    with tf.Graph().as_default():
+        tf.compat.v1.get_variable('emb', [rows, 64], initializer=tf.compat.v1.zeros_initializer())
+        with tf.compat.v1.Session() as sess:
+            base = start()
+            wsh.warm_start(prefix, 'emb', {'emb': info})
+            sess.run(tf.compat.v1.global_variables_initializer())
+            peak = status('VmHWM')
+else:
+    v = tf.Variable(tf.zeros([rows, 64]))
+    base = start()
+    wsh.warm_start(prefix, variables={'emb': v}, var_name_to_vocab_info={'emb': info})
+    peak = status('VmHWM')
+print(json.dumps({'peak_over_bytes': (peak - base) / (rows * 64 * 4)}))
+"""
+
+
+class MemoryTest(parameterized.TestCase):
+    """With default settings a remap holds at most 1.3x the variable's bytes beyond the model."""
+
+    @parameterized.named_parameters(('graph', 'graph'), ('eager', 'eager'))
+    def test_peak_memory_with_default_settings(self, mode):
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')
+        except OSError:
+            self.skipTest('Needs Linux /proc/self/clear_refs to measure the peak memory.')
+        d = self.create_tempdir().full_path
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), TF_CPP_MIN_LOG_LEVEL='2')
+        proc = subprocess.run(
+            [sys.executable, '-c', _MEMORY_CHILD, mode, d, '300000'],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        ratio = json.loads(proc.stdout.strip().splitlines()[-1])['peak_over_bytes']
+        self.assertLessEqual(ratio, 1.3)
+        self.assertGreaterEqual(ratio, 0.9)  # The new values themselves are counted.
 
 
 class RemapPropertyTest(parameterized.TestCase):

@@ -52,6 +52,7 @@ class VocabInfoTest(parameterized.TestCase):
         ('empty_path', dict(new_vocab=''), 'new_vocab must be a file path'),
         ('bad_new_row_init', dict(new_row_init='median'), "new_row_init must be 'mean'"),
         ('both_inits', dict(new_row_init='mean', backup_initializer=tf.zeros), 'not both'),
+        ('allow_no_overlap', dict(allow_no_overlap='yes'), 'allow_no_overlap must be True or'),
     )
     def test_problems(self, change, pattern):
         fields = dict(new_vocab='n.txt', new_vocab_size=3, num_oov_buckets=1, old_vocab='o.txt')
@@ -60,6 +61,14 @@ class VocabInfoTest(parameterized.TestCase):
         self.assertLen(problems, 1)
         self.assertRegex(problems[0], pattern)
         self.assertIn("VocabInfo for variable 'emb'", problems[0])
+
+    def test_allow_no_overlap_is_keyword_only_and_off_by_default(self):
+        self.assertFalse(_settings.VocabInfo('n', 1, 0, 'o').allow_no_overlap)
+        info = _settings.VocabInfo('n', 1, 0, 'o', allow_no_overlap=True)
+        self.assertTrue(info.allow_no_overlap)
+        self.assertEqual(info.problems('e'), [])
+        with self.assertRaises(TypeError):
+            _settings.VocabInfo('n', 1, 0, 'o', -1, None, 0, True)
 
     @parameterized.named_parameters(
         ('mean', 'mean'), ('gaussian', 'gaussian'), ('fresh', 'fresh'), ('donor', ('copy', 'a'))
@@ -108,7 +117,8 @@ class WarmStartSettingsTest(parameterized.TestCase):
         ('dtype_policy', dict(dtype_policy='round'), "dtype_policy must be 'error' or 'cast'"),
         ('on_missing', dict(on_missing='warn'), "on_missing must be 'error' or 'skip'"),
         ('backend', dict(remap_backend='gpu'), "remap_backend must be 'numpy' or 'tf_ops'"),
-        ('memory', dict(max_bytes_in_memory=0), 'max_bytes_in_memory must be a positive int'),
+        ('memory', dict(max_bytes_in_memory=0), "max_bytes_in_memory must be 'auto', a positive"),
+        ('memory_str', dict(max_bytes_in_memory='8GB'), "max_bytes_in_memory must be 'auto'"),
         ('rule', dict(rules=[('a',)]), 'each rule must be a .regex, replacement-or-None. pair'),
         (
             'vocab_info_type',
@@ -131,6 +141,14 @@ class WarmStartSettingsTest(parameterized.TestCase):
             on_missing='y',
         )
         self.assertLen(s.problems(), 5)
+
+    @parameterized.named_parameters(('auto', 'auto'), ('bytes', 1 << 20), ('whole', None))
+    def test_max_bytes_in_memory_forms(self, value):
+        s = _settings.WarmStartSettings('/ckpt', max_bytes_in_memory=value)
+        self.assertEqual(s.problems(), [])
+
+    def test_max_bytes_in_memory_defaults_to_auto(self):
+        self.assertEqual(_settings.WarmStartSettings('/ckpt').max_bytes_in_memory, 'auto')
 
     def test_coerce_path_and_ours(self):
         s = _settings.coerce_settings('/ckpt')

@@ -74,8 +74,7 @@ def _remap_values_eager(plan, name):
         return list(zip(target.parts, values))
     remapper = _remap.Remapper(plan, name)
     out = []
-    for part in target.parts:
-        value = remapper.values(part)
+    for part, value in zip(target.parts, remapper.all_values()):
         fill = _fill_values(info, part, draw, lambda p=part: np.asarray(_read_variable(p.variable)))
         if fill is not None:
             missing = remapper.missing(part)
@@ -395,11 +394,15 @@ def _remap_graph(plan, name):
         values = _remap.tf_ops_parts(plan, name, draw)
         return list(zip(target.parts, values))
     remapper = _remap.Remapper(plan, name)
+    # One op computes every part: the old matrix is read once, in chunks, for all of them.
+    values = _distribute.local_numpy_function(
+        remapper.all_values,
+        [target.dtype] * len(target.parts),
+        [part.shape for part in target.parts],
+        name='remap',
+    )
     out = []
-    for part in target.parts:
-        value = _distribute.local_numpy_function(
-            lambda p=part: remapper.values(p), target.dtype, part.shape, name='remap'
-        )
+    for part, value in zip(target.parts, values):
         fill = _fill_values(info, part, draw, lambda p=part: p.variable.initial_value)
         if fill is not None:
             missing = remapper.missing(part)

@@ -343,6 +343,24 @@ def empty_aligned(shape, dtype, zeros: bool = False) -> np.ndarray:
     return raw[skip : skip + nbytes].view(dtype).reshape(shape)
 
 
+def return_free_memory() -> None:
+    """Hands memory the process freed back to the system (glibc's `malloc_trim`).
+
+    glibc keeps freed blocks of up to 32 MiB for the process, so the large
+    temporaries of planning (a vocabulary's tokens, hashes and matches) stay
+    resident, and a variable's new values would be added on top of them. Called
+    before those values are built. Elsewhere than glibc this does nothing.
+    """
+    try:
+        import ctypes
+
+        trim = getattr(ctypes.CDLL(None), 'malloc_trim', None)
+        if trim is not None:
+            trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 def read_location_rows(loc: TensorLocation, start: int, stop: int) -> np.ndarray:
     """Rows `[start, stop)` of the tensor at `loc` (see `BundleIndex.read_rows`)."""
     n = loc.shape[0]

@@ -34,17 +34,21 @@ from warm_start_hooks import _settings
 from warm_start_hooks import _startup
 
 if TYPE_CHECKING:
+    import numpy as np
     import tensorflow as tf
 
     from warm_start_hooks import _api
     from warm_start_hooks import _checkpoint
     from warm_start_hooks import _keras_file
+    from warm_start_hooks import _lookalikes
     from warm_start_hooks import _vocab
 else:  # Imported on first use, so that --help and usage errors answer at once.
+    np = _startup.LazyModule('numpy')
     tf = _startup.LazyModule('tensorflow')
     _api = _startup.LazyModule('warm_start_hooks._api')
     _checkpoint = _startup.LazyModule('warm_start_hooks._checkpoint')
     _keras_file = _startup.LazyModule('warm_start_hooks._keras_file')
+    _lookalikes = _startup.LazyModule('warm_start_hooks._lookalikes')
     _vocab = _startup.LazyModule('warm_start_hooks._vocab')
 
 PROG = 'warm-start'
@@ -99,6 +103,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
 
 
+def _add_vocab_diff_parser(sub) -> None:
+    p = sub.add_parser(
+        'vocab-diff',
+        help='what a VocabInfo would do with two vocabularies',
+        description='Counts and samples of kept, moved, new and dropped tokens, the '
+        'problems (duplicates, empty lines, no shared token) that would make a warm start fail, '
+        'and notes (CRLF line ends, tokens that differ only by surrounding whitespace).',
+    )
+    p.add_argument('old', metavar='OLD', help='the vocabulary the checkpoint was trained with')
+    p.add_argument('new', metavar='NEW', help='the new vocabulary')
+    p.add_argument('--old-size', type=int, default=-1, help='old_vocab_size (default: -1, all)')
+    p.add_argument('--new-size', type=int, default=None, help='new_vocab_size (default: all)')
+    p.add_argument('--oov', type=int, default=0, help='num_oov_buckets (default: 0)')
+    p.add_argument('--samples', type=int, default=5, help='tokens shown per group (default: 5)')
+    p.add_argument('--variable', default='<variable>', help='variable name used in messages')
+    p.add_argument(
+        '--allow-no-overlap',
+        action='store_true',
+        help='VocabInfo(allow_no_overlap=True): no shared token is not a problem',
+    )
+    p.add_argument('--json', action='store_true', help='print JSON instead of text')
+    p.set_defaults(handler=_vocab_diff)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `warm-start`."""
     parser = argparse.ArgumentParser(
@@ -119,21 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--json', action='store_true', help='print JSON instead of tables')
     p.set_defaults(handler=_inspect)
 
-    p = sub.add_parser(
-        'vocab-diff',
-        help='what a VocabInfo would do with two vocabularies',
-        description='Counts and samples of kept, moved, new and dropped tokens, and the '
-        'problems (duplicates, whitespace) that would make a warm start fail.',
-    )
-    p.add_argument('old', metavar='OLD', help='the vocabulary the checkpoint was trained with')
-    p.add_argument('new', metavar='NEW', help='the new vocabulary')
-    p.add_argument('--old-size', type=int, default=-1, help='old_vocab_size (default: -1, all)')
-    p.add_argument('--new-size', type=int, default=None, help='new_vocab_size (default: all)')
-    p.add_argument('--oov', type=int, default=0, help='num_oov_buckets (default: 0)')
-    p.add_argument('--samples', type=int, default=5, help='tokens shown per group (default: 5)')
-    p.add_argument('--variable', default='<variable>', help='variable name used in messages')
-    p.add_argument('--json', action='store_true', help='print JSON instead of text')
-    p.set_defaults(handler=_vocab_diff)
+    _add_vocab_diff_parser(sub)
 
     p = sub.add_parser(
         'plan',
@@ -311,33 +325,33 @@ def vocab_diff_dict(
     oov: int = 0,
     samples: int = 5,
     variable: str = '<variable>',
+    allow_no_overlap: bool = False,
 ) -> dict[str, Any]:
     """What `vocab-diff --json` prints: counts, samples, problems and notes."""
+    n_new = min(new_size, len(new))
+    remap = _vocab.remapping(new, n_new, old, old_size, oov)
     problems = _vocab.problems(new, new_size, 'new', variable)
     problems += _vocab.problems(old, old_size, 'old', variable)
-    problems += _vocab.whitespace_problems(old, new, variable)
-    n_new = min(new_size, len(new.tokens))
-    remap = _vocab.remapping(new.tokens, n_new, old.tokens, old_size, oov)
-    old_used = old.tokens if old_size < 0 else old.tokens[:old_size]
+    if not allow_no_overlap:
+        problems += _vocab.overlap_problems(remap, new, old, old_size, variable)
     index = remap.old_index
-    kept = [new.tokens[i] for i in range(n_new) if index[i] == i]
-    moved = [
-        {'token': new.tokens[i], 'old': int(index[i]), 'new': i}
-        for i in range(n_new)
-        if index[i] >= 0 and index[i] != i
-    ]
-    fresh = [new.tokens[i] for i in range(n_new) if index[i] < 0]
-    found = set(index[index >= 0].tolist())
-    lookup = {tok: i for i, tok in enumerate(old_used)}
-    dropped = [tok for tok, i in lookup.items() if i not in found]
+    at = np.arange(n_new)
+    kept = np.flatnonzero(index == at)[:samples]
+    moved = np.flatnonzero((index >= 0) & (index != at))[:samples]
+    fresh = np.flatnonzero(index < 0)[:samples]
+    first = old.classes(old_size)
+    hit = np.zeros(len(first), bool)
+    hit[first[index[index >= 0]]] = True
+    dropped = np.flatnonzero((first == np.arange(len(first))) & ~hit)[:samples]
     notes = [
         f'the {role} vocabulary has CRLF line ends; they are stripped, as TensorFlow does.'
         for role, v in (('old', old), ('new', new))
         if v.crlf
     ]
+    notes += _lookalikes.notes(old, new, variable, old_size, n_new, index)
     return {
-        'old': {'path': old.source, 'tokens': len(old.tokens), 'used': len(old_used)},
-        'new': {'path': new.source, 'tokens': len(new.tokens), 'used': new_size, 'oov': oov},
+        'old': {'path': old.source, 'tokens': len(old), 'used': len(first)},
+        'new': {'path': new.source, 'tokens': len(new), 'used': new_size, 'oov': oov},
         'counts': {
             'kept': remap.kept,
             'moved': remap.moved,
@@ -346,10 +360,10 @@ def vocab_diff_dict(
             'oov': oov,
         },
         'samples': {
-            'kept': kept[:samples],
-            'moved': moved[:samples],
-            'new': fresh[:samples],
-            'dropped': dropped[:samples],
+            'kept': [new.token(i) for i in kept],
+            'moved': [{'token': new.token(i), 'old': int(index[i]), 'new': int(i)} for i in moved],
+            'new': [new.token(i) for i in fresh],
+            'dropped': [old.token(i) for i in dropped],
         },
         'crlf': {'old': old.crlf, 'new': new.crlf},
         'problems': problems,
@@ -361,14 +375,23 @@ def vocab_diff_dict(
 def _vocab_diff(args: argparse.Namespace) -> int:
     old = _read_vocab(args.old, 'old')
     new = _read_vocab(args.new, 'new')
-    new_size = len(new.tokens) if args.new_size is None else args.new_size
+    new_size = len(new) if args.new_size is None else args.new_size
     info = _settings.VocabInfo(args.new, new_size, args.oov, args.old, args.old_size)
     bad = info.problems(args.variable)
     if args.samples < 0:
         bad.append(f'--samples must be >= 0. Received: samples={args.samples}')
     if bad:
         raise UsageError(' '.join(bad))
-    d = vocab_diff_dict(old, new, new_size, args.old_size, args.oov, args.samples, args.variable)
+    d = vocab_diff_dict(
+        old,
+        new,
+        new_size,
+        args.old_size,
+        args.oov,
+        args.samples,
+        args.variable,
+        args.allow_no_overlap,
+    )
     if args.json:
         _dump(d)
     else:

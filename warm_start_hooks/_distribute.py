@@ -154,8 +154,8 @@ def is_multi_worker(strategy: Any) -> bool:
 
 
 def local_numpy_function(
-    fn: Callable[[], np.ndarray], dtype: tf.DType, shape: Sequence[int], name: str
-) -> tf.Tensor:
+    fn: Callable[[], Any], dtype: Any, shape: Sequence[Any], name: str
+) -> tf.Tensor | list[tf.Tensor]:
     """`tf.numpy_function(fn)` that runs where the Python runs, not on a PS.
 
     A Python function runs only in the process that built the graph, but an
@@ -165,19 +165,24 @@ def local_numpy_function(
     puts it on the session's own task (the chief or worker running this code).
 
     Args:
-      fn: Returns the value; called with no arguments.
-      dtype: The value's dtype.
-      shape: The value's static shape.
+      fn: Returns the value (a list of values for a list of dtypes); called
+        with no arguments.
+      dtype: The value's dtype, or a list of dtypes: one per value.
+      shape: The value's static shape, or a list of shapes: one per value.
       name: The op's name.
 
     Returns:
-      The value tensor.
+      The value tensor, or a list of them.
     """
     with tf.compat.v1.device(None):
         anchor = tf.constant(0, tf.int32, name=f'{name}_anchor')
         value = tf.numpy_function(lambda _: fn(), [anchor], dtype, stateful=True, name=name)
-    value.set_shape(shape)
-    return value
+    if not isinstance(dtype, (list, tuple)):
+        value.set_shape(shape)
+        return value
+    for v, s in zip(value, shape):
+        v.set_shape(s)
+    return list(value)
 
 
 # ---- roles -----------------------------------------------------------------

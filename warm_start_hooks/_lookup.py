@@ -44,6 +44,9 @@ def vocab_tokens(value: Any) -> Any:
     """
     if isinstance(value, (str, os.PathLike)):
         return value
+    kind = getattr(getattr(value, 'dtype', None), 'kind', None)
+    if getattr(value, 'ndim', None) == 1 and kind in ('U', 'S'):
+        return value  # A numpy array of tokens: read as it is, at C speed.
     if isinstance(value, Sequence) and all(isinstance(t, str) for t in value):
         return value
     if _lookup_rows.is_lookup_layer(value):

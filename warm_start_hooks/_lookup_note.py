@@ -89,7 +89,7 @@ def _heads_matched(new_tokens: Sequence[str], old_tokens: Sequence[str]) -> bool
         if token not in _LOOKUP_HEADS:
             break
         heads.append(token)
-    return set(heads) <= set(other)
+    return all(head in other for head in heads)
 
 
 def _lookup_with_plain_vocab(root: Any, tokens: Sequence[str]) -> str | None:
@@ -108,6 +108,7 @@ def _lookup_with_plain_vocab(root: Any, tokens: Sequence[str]) -> str | None:
             rows, n_mask, num_oov = _lookup_rows.lookup_rows(layer)
         except _errors.WarmStartError:
             continue
-        if n_mask + num_oov and list(rows[n_mask + num_oov :]) == list(tokens):
+        plain = rows[n_mask + num_oov :]
+        if n_mask + num_oov and len(plain) == len(tokens) and list(plain) == list(tokens):
             return f'{type(layer).__name__} {layer.name!r}'
     return None

@@ -6,8 +6,8 @@ For each target with a `VocabInfo` (or a slot whose variable has one), the
 info is checked against the variable and its tensor, both vocabularies are
 read and checked, and the remapping is computed. Vocabularies are read once,
 and a pair shared by several variables (and their slots) is checked and
-remapped once. All vocabulary reading and checking goes through
-`_vocab_checks`, the one place that calls `_vocab`.
+remapped once. All vocabulary reading, checking and matching goes through
+`_vocab_check.check_pair`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 import tensorflow as tf
 
 from warm_start_hooks import _entries
-from warm_start_hooks import _errors
 from warm_start_hooks import _lookup_note
 from warm_start_hooks import _plan_select
 from warm_start_hooks import _settings
 from warm_start_hooks import _vocab
+from warm_start_hooks import _vocab_check
 
 # A remap's result: the remapping, the info used, and the old vocabulary read.
 Remap = tuple[_vocab.Remapping, _settings.VocabInfo, _vocab.Vocab]
@@ -92,41 +92,33 @@ def plan_vocab(
         if isinstance(found, list):
             out.problems += found
             continue
-        out.remaps[id(t)], out.stats[id(t)], crlf = found
-        if crlf:
-            out.notes.append(f'{t.name}: a vocabulary has CRLF line ends (stripped).')
+        out.remaps[id(t)], out.stats[id(t)], notes = found
+        out.notes += [f'{t.name}: {note}' for note in notes]
         if id(t) not in sel.slots:  # A slot shares its variable's VocabInfo: one note.
-            out.notes += _layout_notes(t, info, cache, found[0][2], root)
+            out.notes += _layout_notes(t, info, cache, root)
     return out
 
 
-def _layout_notes(target, info, cache, old_vocab, root) -> list[str]:
+def _layout_notes(target, info, cache, root) -> list[str]:
     """A warning when a vocabulary looks like a Keras lookup layer's but is not used as one."""
-    new_tokens = _read_cached(info.new_vocab, cache).tokens
-    note = _lookup_note.layout_note(
-        target.name, new_tokens, old_vocab.tokens, info.num_oov_buckets, root
-    )
+    new, old = (_vocab_check.read_cached(v, cache) for v in (info.new_vocab, info.old_vocab))
+    note = _lookup_note.layout_note(target.name, new, old, info.num_oov_buckets, root)
     return [note] if note else []
 
 
 def _plan_one(target, key, source, info, settings, cache):
-    """(Remap, VocabStats, crlf) for one target, or its problems."""
+    """(Remap, VocabStats, notes) for one target, or its problems."""
     src_shape, src_dtype = source.shapes[key], source.dtypes[key]
     problems = _shape_problems(target, key, src_shape, info)
     if len(target.full_shape) != 2 or len(src_shape) != 2:
         return problems
     problems += _info_problems(target, info, src_dtype, settings)
-    try:
-        new_vocab = _read_cached(info.new_vocab, cache)
-        old_vocab = _read_cached(info.old_vocab, cache)
-    except _errors.VocabError as e:
-        return problems + [f'variable {target.name!r}: {e}']
-    problems += _vocab_checks(new_vocab, old_vocab, info, target.name, cache, not problems)
-    problems += _fits_checkpoint(target, key, src_shape, info, old_vocab)
+    checked = _vocab_check.check_pair(info, target.name, cache, src_shape[info.axis], key)
+    problems += checked.problems
     if problems:
         return problems
-    remap = _remapping(new_vocab, old_vocab, info, cache)
-    return (remap, info, old_vocab), _stats(remap, info), new_vocab.crlf or old_vocab.crlf
+    remap = checked.remapping
+    return (remap, info, checked.old), _stats(remap, info), checked.notes
 
 
 def _shape_problems(target, key, src_shape, info) -> list[str]:
@@ -193,88 +185,6 @@ def _info_problems(target, info, src_dtype, settings) -> list[str]:
             f"variable {name!r}: remap_backend='tf_ops' needs vocabulary files, not lists."
         )
     return problems
-
-
-def _vkey(vocab: Any) -> Any:
-    return vocab if isinstance(vocab, str) else ('list', id(vocab))
-
-
-def _read_cached(vocab: Any, cache: dict) -> _vocab.Vocab:
-    k = _vkey(vocab)
-    if k not in cache:
-        cache[k] = _vocab.read_vocab(vocab)
-    return cache[k]
-
-
-def _vocab_checks(new_vocab, old_vocab, info, name, cache, pair_check: bool) -> list[str]:
-    """Each vocabulary's own problems, then the pair's (`_vocab.problems`, `whitespace_problems`).
-
-    A vocabulary shared by several variables is checked once; only a clean
-    check is remembered, so every variable reports its own problems.
-    """
-    problems = []
-    for vocab, size, role in (
-        (new_vocab, info.new_vocab_size, 'new'),
-        (old_vocab, info.old_vocab_size, 'old'),
-    ):
-        clean = ('clean', id(vocab), size)
-        if clean not in cache:
-            found = _vocab.problems(vocab, size, role, name)
-            problems += found
-            if not found:
-                cache[clean] = True
-    if pair_check and not problems and _pair(new_vocab, old_vocab, info) not in cache:
-        problems += _vocab.whitespace_problems(old_vocab, new_vocab, name)
-    return problems
-
-
-def _pair(new_vocab, old_vocab, info) -> tuple:
-    return ('pair', id(new_vocab), info.new_vocab_size, id(old_vocab), info.old_vocab_size)
-
-
-def _old_used(old_vocab, info) -> int:
-    used = len(old_vocab.tokens)
-    if info.old_vocab_size >= 0:
-        # A size beyond the file is its own problem; no second message for it.
-        used = min(used, info.old_vocab_size)
-    return used
-
-
-def _fits_checkpoint(target, key, src_shape, info, old_vocab) -> list[str]:
-    """The old vocabulary fits the tensor's rows, and a donor token is in it."""
-    name, axis, problems = target.name, info.axis, []
-    old_used = _old_used(old_vocab, info)
-    if old_used > src_shape[axis]:
-        problems.append(
-            f'variable {name!r}: the old vocabulary has {old_used} tokens but checkpoint tensor '
-            f'{key!r} has only {src_shape[axis]} {"rows" if axis == 0 else "columns"}. Is '
-            f'old_vocab the one this checkpoint was trained with? Received: '
-            f'old_vocab={_vocab.describe(info.old_vocab)!r}'
-        )
-    donor = info.new_row_init
-    if isinstance(donor, tuple) and donor[1] not in old_vocab.tokens[:old_used]:
-        problems.append(
-            f'variable {name!r}: donor token {donor[1]!r} of new_row_init is not in the old '
-            f'vocabulary. Received: new_row_init={donor!r}'
-        )
-    return problems
-
-
-def _remapping(new_vocab, old_vocab, info, cache) -> _vocab.Remapping:
-    """The remapping, computed once per vocabulary pair, sizes and OOV buckets."""
-    pair = _pair(new_vocab, old_vocab, info)
-    remap = cache.get(pair + (info.num_oov_buckets,))
-    if remap is None:
-        remap = _vocab.remapping(
-            new_vocab.tokens,
-            info.new_vocab_size,
-            old_vocab.tokens,
-            info.old_vocab_size,
-            info.num_oov_buckets,
-        )
-        cache[pair] = True
-        cache[pair + (info.num_oov_buckets,)] = remap
-    return remap
 
 
 def _stats(remap, info) -> _entries.VocabStats:

@@ -2,8 +2,9 @@
 
 Do not import this module directly; use `import warm_start_hooks` instead.
 
-The numpy path reads only the old rows a part needs, in chunks bounded by
-`max_bytes_in_memory`, and fills rows with no old value (new tokens, OOV
+The numpy path reads only the old rows a variable needs, in chunks bounded
+by `max_bytes_in_memory` (sized from the variable by default), once for all
+of the variable's parts, and fills rows with no old value (new tokens, OOV
 buckets) from the configured initialiser. The `tf_ops` path builds
 `GenerateVocabRemapping` once per variable and one `LoadAndRemapMatrix` per
 part; both give the same values, which the tests check.
@@ -11,12 +12,14 @@ part; both give the same values, which the tests check.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 import tensorflow as tf
 
 from warm_start_hooks import _bundle
+from warm_start_hooks import _errors
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
 from warm_start_hooks import _variables
@@ -29,86 +32,161 @@ def np_dtype(dtype: tf.DType) -> np.dtype:
 # Rows copied at once from a chunk into the output: bounds the temporary copy.
 _PIECE_BYTES = 8 << 20
 
+# max_bytes_in_memory='auto': a sixteenth of the variable, within these bounds,
+# and at most a sixteenth of the memory available.
+_AUTO_FRACTION = 16
+_AUTO_MIN_BYTES = 4 << 20
+_AUTO_MAX_BYTES = 64 << 20
 
-def gather_rows(
-    read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int, progress=None
-):
-    """Rows `old_index` (-1: left zero) of an old matrix, read in row chunks.
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux `MemAvailable`), or None."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def chunk_bytes(setting: int | str | None, nbytes: int) -> int | None:
+    """Bytes of old rows a remap of an `nbytes` variable holds at once; None: all.
+
+    Args:
+      setting: `max_bytes_in_memory`: `'auto'`, an int, or None.
+      nbytes: The variable's size in bytes.
+    """
+    if setting != _settings.AUTO:
+        return setting
+    bound = min(max(nbytes // _AUTO_FRACTION, _AUTO_MIN_BYTES), _AUTO_MAX_BYTES)
+    free = available_memory()
+    if free:
+        bound = min(bound, max(free // _AUTO_FRACTION, 1 << 20))
+    return bound
+
+
+def _check_block(block: np.ndarray, start: int, stop: int) -> None:
+    """Rows read must be the rows asked for: an index is never clipped into range."""
+    if len(block) != stop - start:
+        raise _errors.ApplyError(
+            f'The checkpoint gave {len(block)} rows where rows {start}..{stop} were asked for: '
+            'it changed after the warm start was planned. Expected the checkpoint to stay '
+            'as planned until the warm start ends; plan again. Received: '
+            f'rows={len(block)}'
+        )
+
+
+def gather_parts(
+    read_rows,
+    n_old: int,
+    index: np.ndarray,
+    bounds,
+    ncols: int,
+    dtype,
+    max_rows: int,
+    progress=None,
+) -> list[np.ndarray]:
+    """Rows `index` (-1: left zero) of an old matrix, cut into parts, reading each row once.
+
+    Old rows are read in chunks of at most `max_rows`; every part takes its
+    rows from a chunk while it is held, so a variable in many parts reads the
+    old matrix once, not once per part.
 
     Args:
       read_rows: `(start, stop) -> array` of old rows [start, stop).
       n_old: Rows in the old matrix.
-      old_index: Old row for each output row, -1 for none.
+      index: Old row for each output row, -1 for none.
+      bounds: `(first, stop)` rows of `index` that each part holds (parts do
+        not overlap; rows in no part are not filled).
       ncols: Columns.
       dtype: Output dtype.
       max_rows: Most old rows held at once.
       progress: Called with the number of output rows filled after each chunk.
 
     Returns:
-      `[len(old_index), ncols]` array.
+      One `[stop - first, ncols]` array per part.
     """
-    valid = old_index >= 0
+    dtype = np.dtype(dtype)
+    outs = [_bundle.empty_aligned((b - a, ncols), dtype) for a, b in bounds]
+    valid = index >= 0
     n_valid = int(np.count_nonzero(valid))
-    if n_valid:
-        lo, hi = int(old_index[valid].min()), int(old_index.max()) + 1
-        if n_old <= max_rows:
-            # The same whole-matrix read for every part: the source reads it once.
-            lo, hi = 0, n_old
-        if hi - lo <= max_rows:
-            # One read covers every row needed: one `take`, no sort, no temporary.
-            block = _exact_rows(read_rows(lo, hi), lo, hi)
-            out = _bundle.empty_aligned((len(old_index), ncols), dtype)
-            rows = np.where(valid, old_index - lo, 0)
-            if block.dtype == out.dtype:
-                # 'clip' clips nothing (`block` holds every row asked for); it spares the
-                # buffered copy that 'raise' makes.
-                np.take(block, rows, axis=0, out=out, mode='clip')
+    if not n_valid or not ncols:
+        for out in outs:
+            out.fill(0)
+        return outs
+    lo, hi = int(index[valid].min()), int(index.max()) + 1
+    if n_old <= max_rows:
+        lo, hi = 0, n_old  # The same whole-matrix read for every part: the source reads it once.
+    if hi - lo <= max_rows:
+        # One read covers every row needed: one `take` per part, no sort, no temporary.
+        block = read_rows(lo, hi)
+        _check_block(block, lo, hi)
+        block_rows = _as_rows(block) if block.dtype == dtype else None
+        for (a, b), out in zip(bounds, outs):
+            rows = np.where(valid[a:b], index[a:b] - lo, 0)
+            if block_rows is not None:
+                # Rows as single items: one memcpy each. The rows were checked in range.
+                np.take(block_rows, rows, out=_as_rows(out), mode='clip')
             else:
                 out[...] = np.take(block, rows, axis=0)
-            out[~valid] = 0
-            if progress is not None:
-                progress(n_valid)
-            return out
-    out = _bundle.empty_aligned((len(old_index), ncols), dtype, zeros=True)
-    dst = np.flatnonzero(valid)
-    if not len(dst) or not out.size:
-        return out
-    src = old_index[dst]
-    order = np.argsort(src, kind='stable')
-    src, dst = src[order], dst[order]
-    out_rows = _as_rows(out)
-    piece = max(1, _PIECE_BYTES // max(1, ncols * out.dtype.itemsize))
-    i = 0
-    while i < len(src):
-        start = int(src[i])
-        stop = min(start + max_rows, n_old)
-        j = int(np.searchsorted(src, stop, side='left'))
-        block = _exact_rows(read_rows(start, stop), start, stop)
-        block_rows = _as_rows(block) if block.dtype == out.dtype else None
-        # Copied in pieces of `_PIECE_BYTES`: the temporary stays small.
-        for a in range(i, j, piece):
-            b = min(a + piece, j)
-            if block_rows is not None:
-                # Rows as single items: one memcpy each, for the gather and the scatter.
-                np.put(out_rows, dst[a:b], np.take(block_rows, src[a:b] - start, mode='clip'))
-            else:
-                out[dst[a:b]] = block[src[a:b] - start]
+            out[~valid[a:b]] = 0
+        if progress is not None:
+            progress(n_valid)
+        return outs
+    _gather_chunked(read_rows, n_old, index, bounds, outs, max_rows, progress)
+    return outs
+
+
+def _gather_chunked(read_rows, n_old, index, bounds, outs, max_rows, progress):
+    """`gather_parts` where the rows needed span more than one chunk."""
+    for out in outs:
+        # Zeroed in order first: the rows scattered later land on pages already mapped,
+        # which is about twice as fast as mapping them in scattered order.
+        out.fill(0)
+    n_chunks = -(-n_old // max_rows)
+    small = np.uint16 if n_chunks < np.iinfo(np.uint16).max else np.uint32
+    chunk_of = np.full(len(index), np.iinfo(small).max, small)  # Max: no old row.
+    valid = index >= 0
+    chunk_of[valid] = index[valid] // max_rows
+    del valid
+    dtype = outs[0].dtype
+    out_rows = [_as_rows(out) for out in outs]
+    piece = max(1, _PIECE_BYTES // max(1, outs[0].shape[1] * dtype.itemsize))
+    for c in np.unique(chunk_of).tolist():
+        if c == np.iinfo(small).max:
+            continue
+        dst = np.flatnonzero(chunk_of == c)  # Output rows, in order: each part is a run.
+        src = index[dst]
+        start, stop = int(src.min()), int(src.max()) + 1
+        block = read_rows(start, stop)
+        _check_block(block, start, stop)
+        block_rows = _as_rows(block) if block.dtype == dtype else None
+        for (first, end), out, rows_out in zip(bounds, outs, out_rows):
+            lo, hi = np.searchsorted(dst, [first, end]).tolist()
+            for a in range(lo, hi, piece):
+                b = min(a + piece, hi)
+                rows = src[a:b] - start
+                if block_rows is not None:
+                    # Rows as single items: one memcpy each, for the gather and the scatter.
+                    np.put(rows_out, dst[a:b] - first, np.take(block_rows, rows))
+                else:
+                    out[dst[a:b] - first] = block[rows]
         del block, block_rows  # Hold one chunk at a time.
         if progress is not None:
-            progress(j - i)
-        i = j
-    return out
+            progress(len(dst))
 
 
-def _exact_rows(block: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """`block` if it holds rows `[start, stop)` exactly, so that no index is clipped."""
-    if len(block) != stop - start:
-        raise IndexError(
-            f'Rows {start}..{stop} of the old matrix were asked for, but {len(block)} rows came '
-            'back; a short read must not repeat the last row. Received: '
-            f'rows={len(block)}'
-        )
-    return block
+def gather_rows(
+    read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int, progress=None
+):
+    """`gather_parts` with one part: a `[len(old_index), ncols]` array."""
+    bounds = [(0, len(old_index))]
+    return gather_parts(read_rows, n_old, old_index, bounds, ncols, dtype, max_rows, progress)[0]
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
@@ -118,7 +196,7 @@ def _as_rows(a: np.ndarray) -> np.ndarray:
 
 
 class Remapper:
-    """Computes a remapped variable part by part, sharing work across parts."""
+    """Computes a remapped variable's parts, reading each old row once for all of them."""
 
     def __init__(self, plan, name: str):
         entry = next(e for e in plan.entries if e.id == name)
@@ -130,13 +208,11 @@ class Remapper:
         self.dtype = np_dtype(self.target.dtype)
         self.src_shape = self.source.shapes[self.key]
         row_bytes = max(1, self.src_shape[1] * self.source.dtypes[self.key].size)
-        bound = plan.settings.max_bytes_in_memory
+        bound = chunk_bytes(plan.settings.max_bytes_in_memory, self.target.nbytes)
         self.max_rows = max(1, bound // row_bytes) if bound else self.src_shape[0]
         self.index = self.remap.full_index()
         self._lock = threading.Lock()
-        self._pending = len(self.target.parts)
         self._fill_rows = None
-        self._progress = self._new_progress()
 
     def _new_progress(self) -> _progress.Progress:
         found = int(np.count_nonzero(self.index >= 0))
@@ -155,48 +231,60 @@ class Remapper:
             return self.index[r0 : r0 + part.shape[0]] < 0
         return self.index < 0
 
-    def values(self, part: _variables.Part) -> np.ndarray:
-        """The part's values; rows with no old value hold the fill (zeros by default)."""
-        row_bytes = part.shape[1] * self.dtype.itemsize
+    def all_values(self, parts=None) -> list[np.ndarray]:
+        """Values of `parts` (default: all), reading the old matrix once for all of them.
+
+        Rows with no old value hold the fill (zeros by default). Thread-safe.
+        """
+        parts = self.target.parts if parts is None else parts
+        with self._lock:
+            _bundle.return_free_memory()  # What planning freed, before the values are built.
+            progress = self._new_progress()
+            try:
+                outs = self._gather(parts, progress)
+            finally:
+                self.source.release(self.key)
+        fill = self._fill()
+        if fill is not None:
+            for part, out in zip(parts, outs):
+                mask, r0 = self.missing(part), part.offset[0]
+                if self.axis == 0:
+                    out[mask] = fill[r0 : r0 + part.shape[0]][mask]
+                else:
+                    out[:, mask] = fill[r0 : r0 + part.shape[0]][:, mask]
+        return outs
+
+    def _gather(self, parts, progress) -> list[np.ndarray]:
         if self.axis == 0:
-            r0 = part.offset[0]
-            idx = self.index[r0 : r0 + part.shape[0]]
-            out = gather_rows(
+            bounds = [(p.offset[0], p.offset[0] + p.shape[0]) for p in parts]
+            lo, hi = bounds[0][0], bounds[-1][1]
+            if any(b[0] != a[1] for a, b in zip(bounds, bounds[1:])):
+                lo, hi = 0, len(self.index)  # Parts not in order: index the whole variable.
+            row_bytes = self.src_shape[1] * self.dtype.itemsize
+            return gather_parts(
                 self._read,
                 self.src_shape[0],
-                idx,
+                self.index[lo:hi],
+                [(a - lo, b - lo) for a, b in bounds],
                 self.src_shape[1],
                 self.dtype,
                 self.max_rows,
-                progress=lambda n: self._progress.advance(n * row_bytes),
+                progress=lambda n: progress.advance(n * row_bytes),
             )
-        else:
+        outs = []
+        present = np.flatnonzero(self.index >= 0)
+        cols = self.index[present]
+        for part in parts:
             r0, r1 = part.offset[0], part.offset[0] + part.shape[0]
             out = _bundle.empty_aligned(part.shape, self.dtype, zeros=True)
-            present = np.flatnonzero(self.index >= 0)
-            cols = self.index[present]
             for a in range(r0, r1, self.max_rows):
                 b = min(a + self.max_rows, r1)
-                out[a - r0 : b - r0, present] = self._read(a, b)[:, cols]
-                self._progress.advance((b - a) * len(present) * self.dtype.itemsize)
-        fill = self._fill()
-        if fill is not None:
-            mask = self.missing(part)
-            if self.axis == 0:
-                out[mask] = fill[part.offset[0] : part.offset[0] + part.shape[0]][mask]
-            else:
-                r0 = part.offset[0]
-                out[:, mask] = fill[r0 : r0 + part.shape[0]][:, mask]
-        self._done()
-        return out
-
-    def _done(self) -> None:
-        with self._lock:
-            self._pending -= 1
-            if self._pending <= 0:
-                self.source.release(self.key)
-                self._pending = len(self.target.parts)
-                self._progress = self._new_progress()
+                block = self._read(a, b)
+                _check_block(block, a, b)
+                out[a - r0 : b - r0, present] = block[:, cols]
+                progress.advance((b - a) * len(present) * self.dtype.itemsize)
+            outs.append(out)
+        return outs
 
     def _fill(self) -> np.ndarray | None:
         """Full-shape values for missing entries from `new_row_init`, or None."""
@@ -210,12 +298,10 @@ class Remapper:
 
     def _compute_fill(self, how) -> np.ndarray:
         axis = self.axis
-        old_used = (
-            len(self.old_vocab.tokens) if self.info.old_vocab_size < 0 else self.info.old_vocab_size
-        )
+        old_used = self.remap.old_used
         n_rows = self.src_shape[0]
         if isinstance(how, tuple):
-            pos = self.old_vocab.tokens.index(how[1])
+            pos = self.old_vocab.find(how[1], old_used)
             if axis == 0:
                 vec = self._read(pos, pos + 1)[0]
             else:

@@ -15,11 +15,16 @@ import os
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
+from typing import Union
 
 from warm_start_hooks import _errors
 from warm_start_hooks import _lookup
 from warm_start_hooks import _validation
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Selection collections.
 TRAINABLE = 'trainable'
@@ -35,6 +40,9 @@ _SHAPE_POLICIES = (ERROR, SKIP, OVERLAP)
 _DTYPE_POLICIES = (ERROR, CAST)
 _MISSING_POLICIES = (ERROR, SKIP)
 
+# max_bytes_in_memory: chunks sized from the variable and the memory available.
+AUTO = 'auto'
+
 # Remap backends.
 NUMPY = 'numpy'
 TF_OPS = 'tf_ops'
@@ -46,7 +54,8 @@ NEW_ROW_GAUSSIAN = 'gaussian'
 NEW_ROW_FRESH = 'fresh'
 _NEW_ROW_INITS = (NEW_ROW_MEAN, NEW_ROW_GAUSSIAN, NEW_ROW_FRESH)
 
-Vocab = str | os.PathLike | Sequence[str]
+# A path, or tokens in row order (a 1-D numpy array of str or bytes too).
+Vocab = Union[str, bytes, os.PathLike, Sequence[str], Sequence[bytes], Sequence[int], 'np.ndarray']
 Rule = tuple[str, str | None]
 
 
@@ -56,7 +65,8 @@ class VocabInfo:
 
     The positional fields and their defaults are those of
     `tf.compat.v1.train.VocabInfo`. A vocabulary is a file path (any
-    `tf.io.gfile` path, one token a line) or an in-memory sequence of tokens.
+    `tf.io.gfile` path, one token a line; `str`, `bytes` or `os.PathLike`) or
+    an in-memory sequence (or 1-D numpy array) of tokens.
     A tokenizer (KerasHub's, or anything with `get_vocabulary()`) or what its
     `get_vocabulary()` returns is taken as its tokens in id order; a Keras
     lookup layer as its `get_vocabulary()`, special entries first. For a
@@ -83,6 +93,16 @@ class VocabInfo:
         initial value), or `('copy', token)` to copy a donor token's old row.
         Defaults to `None`.
       seed: Keyword-only. Seed of the `'gaussian'` draw. Defaults to `0`.
+      allow_no_overlap: Keyword-only. A remap in which no token of the new
+        vocabulary is in the old one copies nothing: it is almost always the
+        wrong file (another model's vocabulary, tokens of another form), so it
+        is refused unless this is `True`. Defaults to `False`.
+
+    A vocabulary file is read as TensorFlow's vocabulary ops read it: a token
+    is a whole line (the `\\n` or `\\r\\n` line end removed, other whitespace
+    kept), it must be UTF-8, and an empty line is refused as those ops refuse
+    it. A sequence holds `str`, UTF-8 `bytes` or ints (written in decimal, as
+    in an `IntegerLookup` vocabulary file); there `''` is a token.
     """
 
     new_vocab: Vocab
@@ -95,6 +115,7 @@ class VocabInfo:
     _: dataclasses.KW_ONLY
     new_row_init: str | tuple[str, str] | None = None
     seed: int = 0
+    allow_no_overlap: bool = False
 
     def __post_init__(self):
         # A `bytes` vocabulary is a path, as TensorFlow reads it, never a sequence of bytes.
@@ -111,6 +132,18 @@ class VocabInfo:
     def problems(self, var_name: str) -> list[str]:
         """Returns what is wrong with these fields, one message per problem."""
         return _validation.vocab_fields_problems(self, var_name, _NEW_ROW_INITS)
+
+
+def _memory_problems(mb: Any) -> list[str]:
+    """What is wrong with a `max_bytes_in_memory` value."""
+    if mb is None or (isinstance(mb, str) and mb == AUTO):
+        return []
+    if isinstance(mb, int) and not isinstance(mb, bool) and mb > 0:
+        return []
+    return [
+        "max_bytes_in_memory must be 'auto', a positive int (bytes) or None (read whole). "
+        f'Received: max_bytes_in_memory={mb!r}'
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,9 +190,14 @@ class WarmStartSettings:
         variable. Defaults to `False`.
       remap_backend: Keyword-only. `'numpy'` (fast, memory-bounded) or
         `'tf_ops'` (TensorFlow's `LoadAndRemapMatrix`). Defaults to `'numpy'`.
-      max_bytes_in_memory: Keyword-only. Bound on the old-matrix bytes a remap
-        holds at once; rows are read in chunks under it. `None` reads each
-        tensor whole. Defaults to `256 MiB`.
+      max_bytes_in_memory: Keyword-only. How many bytes of old rows a remap
+        holds at once; rows are read in chunks of at most this size. `'auto'`
+        sizes the chunks from each variable and the memory available (about a
+        sixteenth of the variable, from 4 MiB to 64 MiB, and no more than a
+        sixteenth of the available memory), so that a remap needs about 1.1x
+        the variable's bytes beyond what the model holds. An int sets the
+        bound in bytes; `None` reads each tensor whole (fastest, about 2x the
+        variable's bytes). Defaults to `'auto'`.
       provenance_dir: Keyword-only. If set, a `warm_start_provenance.json`
         recording the source, its fingerprint and each variable's action is
         written there. Defaults to `None`.
@@ -179,7 +217,7 @@ class WarmStartSettings:
     ignore_checkpoint_keys: Sequence[str] = ()
     include_slots: bool = False
     remap_backend: str = NUMPY
-    max_bytes_in_memory: int | None = 256 << 20
+    max_bytes_in_memory: int | str | None = AUTO
     provenance_dir: str | None = None
 
     def __post_init__(self):
@@ -220,7 +258,7 @@ class WarmStartSettings:
             *v.choice_problems('dtype_policy', self.dtype_policy, _DTYPE_POLICIES),
             *v.choice_problems('on_missing', self.on_missing, _MISSING_POLICIES),
             *v.choice_problems('remap_backend', self.remap_backend, _BACKENDS),
-            *v.positive_int_problems('max_bytes_in_memory', self.max_bytes_in_memory),
+            *_memory_problems(self.max_bytes_in_memory),
             *v.flag_problems('strict', self.strict),
             *v.flag_problems('include_slots', self.include_slots),
             *v.path_problems('provenance_dir', self.provenance_dir, 'directory', True),

@@ -236,14 +236,25 @@ def vocab_fields_problems(info: Any, var_name: str, new_row_inits: Sequence[str]
                 'token each), so it gives no row order. Pass the tokens in row order, or the '
                 f'tokenizer itself. Received: {field}={value!r:.200}'
             )
-        elif not isinstance(value, (str, os.PathLike, Sequence)) or (
+        elif not (isinstance(value, (str, os.PathLike, Sequence)) or _is_vector(value)) or (
             isinstance(value, (str, os.PathLike)) and not os.fspath(value)
         ):
             out.append(
                 f'{where}: {field} must be a file path or a sequence of tokens. '
-                f'Received: {field}={value!r}'
+                f'Received: {field}={value!r:.200}'
             )
+    if not isinstance(info.allow_no_overlap, bool):
+        out.append(
+            f'{where}: allow_no_overlap must be True or False. '
+            f'Received: allow_no_overlap={info.allow_no_overlap!r}'
+        )
     return out + _init_problems(info, where, new_row_inits)
+
+
+def _is_vector(value: Any) -> bool:
+    """Whether `value` is a 1-D array (numpy's) of tokens, without importing numpy."""
+    kind = getattr(getattr(value, 'dtype', None), 'kind', None)
+    return getattr(value, 'ndim', None) == 1 and kind in ('U', 'S', 'O')
 
 
 def _init_problems(info: Any, where: str, new_row_inits: Sequence[str]) -> list[str]:
