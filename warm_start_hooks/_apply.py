@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from warm_start_hooks import _bundle
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
+from warm_start_hooks import _memory
 from warm_start_hooks import _plan
 from warm_start_hooks import _progress
 from warm_start_hooks import _remap
@@ -165,13 +165,13 @@ def _as_tensor(value):
     which copies it (slowly: seconds for a GiB) and holds both copies at once.
     DLPack hands the buffer over instead, and the assign adopts it. TensorFlow
     expects aligned memory, so an unaligned value is first copied into an
-    aligned buffer (`_bundle.empty_aligned`), which is fast. Dtypes DLPack
+    aligned buffer (`_memory.empty_aligned`), which is fast. Dtypes DLPack
     lacks (bfloat16; bool on TF 2.15) are left to `assign`.
     """
     if not isinstance(value, np.ndarray) or value.nbytes < _SHARE_MIN_BYTES:
         return value
-    if not value.flags.c_contiguous or value.ctypes.data % _bundle.ALIGNMENT:
-        aligned = _bundle.empty_aligned(value.shape, value.dtype)
+    if not value.flags.c_contiguous or value.ctypes.data % _memory.ALIGNMENT:
+        aligned = _memory.empty_aligned(value.shape, value.dtype)
         aligned[...] = value
         value = aligned
     try:

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from warm_start_hooks import _bundle
 from warm_start_hooks import _errors
+from warm_start_hooks import _table
 
 
 def join(directory: str, name: str) -> str:
@@ -104,7 +105,7 @@ def _entry_ends(prefix: str) -> tuple[int, dict[int, tuple[int, str]]] | None:
     try:
         with tf.io.gfile.GFile(prefix + '.index', 'rb') as f:
             data = f.read()
-        for key, value in _bundle.table_entries(data):
+        for key, value in _table.table_entries(data):
             if not key:
                 header = tensor_bundle_pb2.BundleHeaderProto.FromString(value)
                 num_shards = max(1, header.num_shards)
@@ -182,7 +183,7 @@ def _num_shards(index: bytes) -> int | None:
     from tensorflow.core.protobuf import tensor_bundle_pb2
 
     try:
-        key, value = next(iter(_bundle.table_entries(index)))
+        key, value = next(iter(_table.table_entries(index)))
         if key:
             return None
         return max(1, tensor_bundle_pb2.BundleHeaderProto.FromString(value).num_shards)

@@ -18,8 +18,8 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from warm_start_hooks import _bundle
 from warm_start_hooks import _errors
+from warm_start_hooks import _memory
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
 from warm_start_hooks import _variables
@@ -112,7 +112,7 @@ def gather_parts(
       One `[stop - first, ncols]` array per part.
     """
     dtype = np.dtype(dtype)
-    outs = [_bundle.empty_aligned((b - a, ncols), dtype) for a, b in bounds]
+    outs = [_memory.empty_aligned((b - a, ncols), dtype) for a, b in bounds]
     valid = index >= 0
     n_valid = int(np.count_nonzero(valid))
     if not n_valid or not ncols:
@@ -238,7 +238,7 @@ class Remapper:
         """
         parts = self.target.parts if parts is None else parts
         with self._lock:
-            _bundle.return_free_memory()  # What planning freed, before the values are built.
+            _memory.return_free_memory()  # What planning freed, before the values are built.
             progress = self._new_progress()
             try:
                 outs = self._gather(parts, progress)
@@ -276,7 +276,7 @@ class Remapper:
         cols = self.index[present]
         for part in parts:
             r0, r1 = part.offset[0], part.offset[0] + part.shape[0]
-            out = _bundle.empty_aligned(part.shape, self.dtype, zeros=True)
+            out = _memory.empty_aligned(part.shape, self.dtype, zeros=True)
             for a in range(r0, r1, self.max_rows):
                 b = min(a + self.max_rows, r1)
                 block = self._read(a, b)

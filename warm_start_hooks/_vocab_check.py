@@ -15,9 +15,9 @@ import dataclasses
 import os
 from typing import Any
 
-from warm_start_hooks import _bundle
 from warm_start_hooks import _errors
 from warm_start_hooks import _lookalikes
+from warm_start_hooks import _memory
 from warm_start_hooks import _settings
 from warm_start_hooks import _vocab
 
@@ -100,7 +100,7 @@ def check_pair(
         )
         new.release()
         old.release()
-        _bundle.return_free_memory()
+        _memory.return_free_memory()
     remap = dataclasses.replace(cache[pair], num_oov_buckets=info.num_oov_buckets)
     if not info.allow_no_overlap:
         found = _vocab.overlap_problems(remap, new, old, info.old_vocab_size, var_name)
