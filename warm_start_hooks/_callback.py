@@ -16,12 +16,12 @@ from typing import Any
 from absl import logging
 
 from warm_start_hooks import _api
+from warm_start_hooks import _coerce
 from warm_start_hooks import _errors
 from warm_start_hooks import _keras_build
 from warm_start_hooks import _keras_flavours
 from warm_start_hooks import _keras_resume
 from warm_start_hooks import _report
-from warm_start_hooks import _settings
 from warm_start_hooks import _summary
 from warm_start_hooks import _target
 
@@ -159,7 +159,7 @@ class WarmStartCallbackBase:
         **overrides: Any,
     ):
         super().__init__()
-        self.settings = _settings.coerce_settings(settings, **overrides)
+        self.settings = _coerce.coerce_settings(settings, **overrides)
         problems = self.settings.problems() + _summary.problems('log_dir', log_dir, write_summary)
         if target is not None and not (isinstance(target, str) or callable(target)):
             problems.append(

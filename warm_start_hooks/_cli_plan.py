@@ -19,6 +19,7 @@ from typing import Any
 
 from warm_start_hooks import _cli_common
 from warm_start_hooks import _cli_inspect
+from warm_start_hooks import _coerce
 from warm_start_hooks import _errors
 from warm_start_hooks import _settings
 from warm_start_hooks import _startup
@@ -113,7 +114,7 @@ def load_settings(path: str) -> _settings.WarmStartSettings:
         if isinstance(info, dict) and info.get('backup_initializer') is not None
     ]
     _errors.raise_if_problems(problems)
-    return _settings.coerce_settings(data)
+    return _coerce.coerce_settings(data)
 
 
 def _stand_in_names(source: _cli_common.Source) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from warm_start_hooks import _checkpoint
+from warm_start_hooks import _coerce
 from warm_start_hooks import _errors
 from warm_start_hooks import _settings
 
@@ -42,7 +43,7 @@ def convert(value: Any, estimator_module: Any) -> Any:
       WarmStartError: `value` is invalid, or uses something TensorFlow's warm
         start would drop or do differently (every reason listed).
     """
-    settings = _settings.coerce_settings(value)
+    settings = _coerce.coerce_settings(value)
     problems = settings.problems()
     if not problems:
         problems = differences(settings)

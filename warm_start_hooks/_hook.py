@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from warm_start_hooks import _api
 from warm_start_hooks import _apply
+from warm_start_hooks import _coerce
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _hook_outcome
@@ -131,7 +132,7 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         problems = []
         self._settings = None
         try:
-            self._settings = _settings.coerce_settings(settings)
+            self._settings = _coerce.coerce_settings(settings)
         except _errors.WarmStartError as e:
             problems.extend(e.problems)
         if self._settings is not None:
