@@ -126,7 +126,7 @@ def warm_start_across_workers(
         strategy,
         pool,
         lambda: _plan.build_plan(settings, pool),
-        os.fspath(settings.ckpt_to_initialize_from),
+        os.fsdecode(settings.ckpt_to_initialize_from),
         skip_reason=skip_reason,
     )
     report = dataclasses.replace(result.report, seconds=time.perf_counter() - start)

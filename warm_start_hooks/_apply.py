@@ -10,6 +10,9 @@ it was; an assign that fails restores the parts assigned before it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
@@ -58,7 +61,7 @@ def compute_values(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]
     return out
 
 
-def _remap_values_eager(plan, name):
+def _remap_values_eager(plan: _plan.Plan, name: str) -> list[tuple[_variables.Part, np.ndarray]]:
     remap, info, _ = plan.remaps[name]
     target = plan.targets[name]
     draw = None
@@ -71,7 +74,7 @@ def _remap_values_eager(plan, name):
     out = []
     for part, value in zip(target.parts, remapper.all_values()):
         fill = _remap.fill_values(
-            info, part, draw, lambda p=part: np.asarray(_read_variable(p.variable))
+            info, part, draw, lambda p: np.asarray(_read_variable(p.variable))
         )
         if fill is not None:
             missing = remapper.missing(part)
@@ -87,7 +90,7 @@ def _slice(full: np.ndarray, part: _variables.Part) -> np.ndarray:
     return full[tuple(slice(o, o + n) for o, n in zip(part.offset, part.shape))]
 
 
-def _read_variable(v):
+def _read_variable(v: Any) -> np.ndarray:
     return v.numpy() if hasattr(v, 'numpy') else np.asarray(v)
 
 
@@ -141,7 +144,7 @@ def compute_checked(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]
 _SHARE_MIN_BYTES = 1 << 20
 
 
-def _as_tensor(value):
+def _as_tensor(value: Any) -> Any:
     """A large numpy value as a tensor that shares its memory; others as they are.
 
     `variable.assign(array)` converts the array with `tf.convert_to_tensor`,
@@ -163,7 +166,7 @@ def _as_tensor(value):
         return value
 
 
-def _snapshot(variable):
+def _snapshot(variable: Any) -> Any:
     """The variable's value now, kept through later assigns, without a copy.
 
     A resource variable's read shares its buffer, and an assign that finds the
@@ -176,7 +179,9 @@ def _snapshot(variable):
         return np.array(_read_variable(variable))
 
 
-def assign_all(values, prefix: str, keep_old: bool = False):
+def assign_all(
+    values: list[Any], prefix: str, keep_old: bool = False
+) -> list[tuple[_variables.Part, Any]]:
     """Assigns every (part, value); if one assign fails, restores those already assigned.
 
     Args:
@@ -190,7 +195,7 @@ def assign_all(values, prefix: str, keep_old: bool = False):
     Raises:
       ApplyError: An assign failed; the parts assigned before it were restored.
     """
-    done = []
+    done: list[tuple[_variables.Part, Any]] = []
     try:
         for i, (part, value) in enumerate(values):
             old = _snapshot(part.variable)
@@ -217,7 +222,7 @@ def assign_all(values, prefix: str, keep_old: bool = False):
     return done if keep_old else []
 
 
-def undo(done) -> list[str]:
+def undo(done: Sequence[tuple[_variables.Part, Any]]) -> list[str]:
     """Assigns back the old values `assign_all` kept; returns the names it could not restore."""
     not_restored = []
     for part, old in reversed(done):

@@ -12,6 +12,9 @@ read runs after a check that the checkpoint is unchanged since planning.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
@@ -23,6 +26,11 @@ from warm_start_hooks import _variables
 
 # Tensors restored by one RestoreV2 op at most.
 _RESTORE_BATCH = 1024
+
+# A part and the tensor of its new value.
+_PartValue = tuple[_variables.Part, Any]
+# What one restore reads: (entry, its target, one part of it).
+_Request = tuple[_plan.PlanEntry, _variables.Target, _variables.Part]
 
 
 def apply_graph(plan: _plan.Plan) -> None:
@@ -46,7 +54,7 @@ def apply_graph(plan: _plan.Plan) -> None:
         part.variable._initial_value = value  # pylint: disable=protected-access
 
 
-def _build_graph_ops(plan, graph):
+def _build_graph_ops(plan: _plan.Plan, graph: tf.Graph) -> list[tuple[_variables.Part, Any, Any]]:
     """Every (part, value, assign op); builds ops only, overrides nothing.
 
     Plain copies are built as TensorFlow's `init_from_checkpoint` builds them,
@@ -63,7 +71,7 @@ def _build_graph_ops(plan, graph):
             (part, value, _assign_op(part.variable, value))
             for part, value in _restore_batched(plan, [e for e in copies if e not in sliced])
         ]
-        inits: list[tuple[_variables.Part, tf.Tensor]] = []
+        inits: list[_PartValue] = []
         with tf.name_scope('warm_start'):
             inits += [pv for e in sliced for pv in _copy_graph_numpy(plan, e)]
             for entry in plan.entries:
@@ -78,7 +86,7 @@ def _build_graph_ops(plan, graph):
         return ops
 
 
-def _unchanged_check(plan):
+def _unchanged_check(plan: _plan.Plan) -> Any:
     """A scope whose ops run only after the source was checked unchanged since planning.
 
     Initializers run when a session starts, maybe long after planning; if the
@@ -86,7 +94,7 @@ def _unchanged_check(plan):
     changed) before any warm-start value is read or assigned.
     """
 
-    def check():
+    def check() -> np.int32:
         plan.source.check_unchanged()
         return np.int32(0)
 
@@ -104,23 +112,22 @@ _SLICEABLE = frozenset(
 )
 
 
-def _restore_can_read(plan, entry) -> bool:
+def _restore_can_read(plan: _plan.Plan, entry: _plan.PlanEntry) -> bool:
     target = plan.targets[entry.id]
     return not target.partitioned or entry.source_dtype in _SLICEABLE
 
 
-def _copy_graph_numpy(plan, entry):
+def _copy_graph_numpy(plan: _plan.Plan, entry: _plan.PlanEntry) -> list[_PartValue]:
     """Each part of a partitioned copy RestoreV2 cannot slice (float16, strings): by numpy."""
     target = plan.targets[entry.id]
     out = []
     for part in target.parts:
 
-        def value(p=part):
+        def value(p: _variables.Part = part) -> np.ndarray:
             full = plan.source.read_rows(entry.source_key, p.offset[0], p.offset[0] + p.shape[0])
             cols = tuple(slice(o, o + n) for o, n in zip(p.offset[1:], p.shape[1:]))
-            return np.asarray(full[(slice(None), *cols)]).astype(
-                _remap.np_dtype(target.dtype), copy=False
-            )
+            index = (slice(None), *cols)
+            return np.asarray(full[index]).astype(_remap.np_dtype(target.dtype), copy=False)
 
         out.append(
             (part, _distribute.local_numpy_function(value, target.dtype, part.shape, name='copy'))
@@ -128,21 +135,21 @@ def _copy_graph_numpy(plan, entry):
     return out
 
 
-def _restore_batched(plan, entries):
+def _restore_batched(plan: _plan.Plan, entries: Sequence[_plan.PlanEntry]) -> list[_PartValue]:
     """Restores of the copied parts: one `RestoreV2` per device, in batches."""
-    by_device: dict[str, list] = {}
+    by_device: dict[str, list[_Request]] = {}
     for entry in entries:
         target = plan.targets[entry.id]
         for part in target.parts:
             by_device.setdefault(part.variable.device, []).append((entry, target, part))
-    out = []
+    out: list[_PartValue] = []
     for device, requests in by_device.items():
         for i in range(0, len(requests), _RESTORE_BATCH):
             out += _restore(plan, device, requests[i : i + _RESTORE_BATCH])
     return out
 
 
-def _restore(plan, device, batch):
+def _restore(plan: _plan.Plan, device: str, batch: Sequence[_Request]) -> list[_PartValue]:
     # As TensorFlow places it: on the CPU of the variables' host, which reads the files.
     with tf.device(device), tf.device('/cpu:0'):
         tensors = tf.raw_ops.RestoreV2(
@@ -161,7 +168,7 @@ def _restore(plan, device, batch):
     return out
 
 
-def _remap_graph(plan, name):
+def _remap_graph(plan: _plan.Plan, name: str) -> list[_PartValue]:
     remap, info, _ = plan.remaps[name]
     target = plan.targets[name]
     draw = None
@@ -180,7 +187,7 @@ def _remap_graph(plan, name):
     )
     out = []
     for part, value in zip(target.parts, values):
-        fill = _remap.fill_values(info, part, draw, lambda p=part: p.variable.initial_value)
+        fill = _remap.fill_values(info, part, draw, lambda p: p.variable.initial_value)
         if fill is not None:
             missing = remapper.missing(part)
             mask = missing[:, None] if info.axis == 0 else missing[None, :]
@@ -189,15 +196,20 @@ def _remap_graph(plan, name):
     return out
 
 
-def _overlap_graph(plan, entry):
+def _overlap_graph(plan: _plan.Plan, entry: _plan.PlanEntry) -> list[_PartValue]:
     target = plan.targets[entry.id]
     part = target.parts[0]
     src_shape = entry.source_shape
+    if src_shape is None:  # Overlaps are planned from the checkpoint tensor's shape.
+        raise _errors.ApplyError(
+            f'The overlap of {entry.name!r} was planned without its checkpoint shape. This is a '
+            f'bug; please report it with the plan. Received: source_key={entry.source_key!r}'
+        )
     block = tuple(min(a, b) for a, b in zip(part.shape, src_shape))
     # Built by ops, not as a constant the size of the variable in the graph.
     mask = tf.pad(tf.ones(block, tf.bool), [[0, n - b] for n, b in zip(part.shape, block)])
 
-    def padded():
+    def padded() -> np.ndarray:
         full = plan.source.read(entry.source_key)
         out = np.zeros(part.shape, _remap.np_dtype(target.dtype))
         sl = tuple(slice(0, n) for n in block)
@@ -209,7 +221,7 @@ def _overlap_graph(plan, entry):
     return [(part, tf.where(mask, old, fresh))]
 
 
-def _assign_op(variable, value, name=None):
+def _assign_op(variable: Any, value: Any, name: str | None = None) -> Any:
     """The op that assigns `value`; `name=None` gives TensorFlow's default op names."""
     from tensorflow.python.ops import resource_variable_ops
 

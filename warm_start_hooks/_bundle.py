@@ -231,7 +231,7 @@ def _is_local(path: str) -> bool:
 
 def _read_into(path: str, offset: int, out: np.ndarray) -> None:
     """Fills `out` with the bytes at `offset` of `path`."""
-    buf = memoryview(out.reshape(-1).view(np.uint8))
+    buf = out.reshape(-1).view(np.uint8).data
     want = len(buf)
     got = 0
     if _is_local(path):

@@ -147,6 +147,8 @@ class WarmStartCallbackBase:
     """
 
     _flavour = 'WarmStartCallback'
+    # Set by the Keras `Callback` this class is mixed into (see `set_model`).
+    model: Any
 
     def __init__(
         self,
@@ -180,7 +182,7 @@ class WarmStartCallbackBase:
     def set_model(self, model: Any) -> None:
         if model is not None:
             _keras_flavours.check_flavour(self._flavour, model)
-        super().set_model(model)
+        super().set_model(model)  # type: ignore[misc]  # The Keras Callback mixed in after it.
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._uninstall()
@@ -271,7 +273,7 @@ class WarmStartCallbackBase:
                 'Keras warm start',
             )
 
-        def first_train_step(iterator, *args, **kwargs):
+        def first_train_step(iterator: Any, *args: Any, **kwargs: Any) -> Any:
             self._uninstall()
             if not _keras_build.is_built(model):
                 _keras_build.build(model, iterator, self._flavour)

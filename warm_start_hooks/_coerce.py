@@ -109,7 +109,7 @@ def coerce_settings(value: Any, **overrides: Any) -> _settings.WarmStartSettings
         out = _from_fields(value)
     elif hasattr(value, 'ckpt_to_initialize_from'):
         # tf.estimator.WarmStartSettings (a namedtuple); its dicts are copied as given.
-        def copy(mapping):
+        def copy(mapping: Any) -> Any:
             return (dict(mapping) or None) if isinstance(mapping, Mapping) else mapping
 
         out = _settings.WarmStartSettings(

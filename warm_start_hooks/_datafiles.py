@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import tensorflow as tf
 
@@ -223,7 +225,12 @@ def describe_change(prefix: str, before: tuple, shapes: dict, dtypes: dict) -> s
     return _tensor_changes(shapes, dtypes, now_shapes, now_dtypes)
 
 
-def _tensor_changes(shapes, dtypes, now_shapes, now_dtypes) -> str:
+def _tensor_changes(
+    shapes: Mapping[str, Sequence[int]],
+    dtypes: Mapping[str, tf.DType],
+    now_shapes: Mapping[str, Sequence[int]],
+    now_dtypes: Mapping[str, tf.DType],
+) -> str:
     changes = [f'{k!r} is gone' for k in sorted(set(shapes) - set(now_shapes))]
     changes += [f'{k!r} is new' for k in sorted(set(now_shapes) - set(shapes))]
     for k in sorted(set(shapes) & set(now_shapes)):

@@ -11,12 +11,18 @@ once for all of the parts. Pure numpy: the reader is a callable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from warm_start_hooks import _errors
 from warm_start_hooks import _memory
 from warm_start_hooks import _settings
+
+# Reads old rows [start, stop) of the matrix being remapped.
+ReadRows = Callable[[int, int], np.ndarray]
 
 # Rows copied at once from a chunk into the output: bounds the temporary copy.
 _PIECE_BYTES = 8 << 20
@@ -50,8 +56,13 @@ def chunk_bytes(setting: int | str | None, nbytes: int) -> int | None:
       setting: `max_bytes_in_memory`: `'auto'`, an int, or None.
       nbytes: The variable's size in bytes.
     """
-    if setting != _settings.AUTO:
+    if setting is None or isinstance(setting, int):
         return setting
+    if setting != _settings.AUTO:
+        raise ValueError(
+            "max_bytes_in_memory must be 'auto', a positive int or None. "
+            f'Received: max_bytes_in_memory={setting!r}'
+        )
     bound = min(max(nbytes // _AUTO_FRACTION, _AUTO_MIN_BYTES), _AUTO_MAX_BYTES)
     free = available_memory()
     if free:
@@ -71,14 +82,14 @@ def check_block(block: np.ndarray, start: int, stop: int) -> None:
 
 
 def gather_parts(
-    read_rows,
+    read_rows: ReadRows,
     n_old: int,
     index: np.ndarray,
-    bounds,
+    bounds: Sequence[tuple[int, int]],
     ncols: int,
-    dtype,
+    dtype: DTypeLike,
     max_rows: int,
-    progress=None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[np.ndarray]:
     """Rows `index` (-1: left zero) of an old matrix, cut into parts, reading each row once.
 
@@ -100,8 +111,8 @@ def gather_parts(
     Returns:
       One `[stop - first, ncols]` array per part.
     """
-    dtype = np.dtype(dtype)
-    outs = [_memory.empty_aligned((b - a, ncols), dtype) for a, b in bounds]
+    dt = np.dtype(dtype)
+    outs = [_memory.empty_aligned((b - a, ncols), dt) for a, b in bounds]
     valid = index >= 0
     n_valid = int(np.count_nonzero(valid))
     if not n_valid or not ncols:
@@ -115,7 +126,7 @@ def gather_parts(
         # One read covers every row needed: one `take` per part, no sort, no temporary.
         block = read_rows(lo, hi)
         check_block(block, lo, hi)
-        block_rows = _as_rows(block) if block.dtype == dtype else None
+        block_rows = _as_rows(block) if block.dtype == dt else None
         for (a, b), out in zip(bounds, outs):
             rows = np.where(valid[a:b], index[a:b] - lo, 0)
             if block_rows is not None:
@@ -131,7 +142,15 @@ def gather_parts(
     return outs
 
 
-def _gather_chunked(read_rows, n_old, index, bounds, outs, max_rows, progress):
+def _gather_chunked(
+    read_rows: ReadRows,
+    n_old: int,
+    index: np.ndarray,
+    bounds: Sequence[tuple[int, int]],
+    outs: list[np.ndarray],
+    max_rows: int,
+    progress: Callable[[int], None] | None,
+) -> None:
     """`gather_parts` where the rows needed span more than one chunk."""
     for out in outs:
         # Zeroed in order first: the rows scattered later land on pages already mapped,
@@ -171,8 +190,14 @@ def _gather_chunked(read_rows, n_old, index, bounds, outs, max_rows, progress):
 
 
 def gather_rows(
-    read_rows, n_old: int, old_index: np.ndarray, ncols: int, dtype, max_rows: int, progress=None
-):
+    read_rows: ReadRows,
+    n_old: int,
+    old_index: np.ndarray,
+    ncols: int,
+    dtype: DTypeLike,
+    max_rows: int,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """`gather_parts` with one part: a `[len(old_index), ncols]` array."""
     bounds = [(0, len(old_index))]
     return gather_parts(read_rows, n_old, old_index, bounds, ncols, dtype, max_rows, progress)[0]

@@ -5,14 +5,18 @@ Do not import this module directly; use `import warm_start_hooks` instead.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 # TensorFlow adopts a numpy buffer aligned to this many bytes without copying it
 # (`numpy_function` results, `tf.convert_to_tensor`); others are copied.
 ALIGNMENT = 64
 
 
-def empty_aligned(shape, dtype, zeros: bool = False) -> np.ndarray:
+def empty_aligned(shape: int | Sequence[int], dtype: DTypeLike, zeros: bool = False) -> np.ndarray:
     """A new array whose data starts on an `ALIGNMENT`-byte boundary.
 
     Large numpy arrays start 16 bytes into a page, so TensorFlow copies them
@@ -28,12 +32,12 @@ def empty_aligned(shape, dtype, zeros: bool = False) -> np.ndarray:
     Returns:
       A C-contiguous, writable array.
     """
-    dtype = np.dtype(dtype)
-    shape = (int(shape),) if np.isscalar(shape) else tuple(int(d) for d in shape)
-    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    dt = np.dtype(dtype)
+    dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    nbytes = dt.itemsize * math.prod(dims)
     raw = (np.zeros if zeros else np.empty)(nbytes + ALIGNMENT, np.uint8)
     skip = -raw.ctypes.data % ALIGNMENT
-    return raw[skip : skip + nbytes].view(dtype).reshape(shape)
+    return raw[skip : skip + nbytes].view(dt).reshape(dims)
 
 
 def return_free_memory() -> None:

@@ -12,12 +12,17 @@ part; both give the same values, which the tests check.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from warm_start_hooks import _errors
 from warm_start_hooks import _gather
 from warm_start_hooks import _memory
+from warm_start_hooks import _plan
 from warm_start_hooks import _progress
 from warm_start_hooks import _settings
 from warm_start_hooks import _variables
@@ -30,7 +35,7 @@ def np_dtype(dtype: tf.DType) -> np.dtype:
 class Remapper:
     """Computes a remapped variable's parts, reading each old row once for all of them."""
 
-    def __init__(self, plan, name: str):
+    def __init__(self, plan: _plan.Plan, name: str):
         entry = next(e for e in plan.entries if e.id == name)
         self.source = plan.source
         self.key = entry.source_key
@@ -44,7 +49,7 @@ class Remapper:
         self.max_rows = max(1, bound // row_bytes) if bound else self.src_shape[0]
         self.index = self.remap.full_index()
         self._lock = threading.Lock()
-        self._fill_rows = None
+        self._fill_rows: np.ndarray | None = None
 
     def _new_progress(self) -> _progress.Progress:
         found = int(np.count_nonzero(self.index >= 0))
@@ -63,7 +68,7 @@ class Remapper:
             return self.index[r0 : r0 + part.shape[0]] < 0
         return self.index < 0
 
-    def all_values(self, parts=None) -> list[np.ndarray]:
+    def all_values(self, parts: Sequence[_variables.Part] | None = None) -> list[np.ndarray]:
         """Values of `parts` (default: all), reading the old matrix once for all of them.
 
         Rows with no old value hold the fill (zeros by default). Thread-safe.
@@ -86,7 +91,9 @@ class Remapper:
                     out[:, mask] = fill[r0 : r0 + part.shape[0]][:, mask]
         return outs
 
-    def _gather(self, parts, progress) -> list[np.ndarray]:
+    def _gather(
+        self, parts: Sequence[_variables.Part], progress: _progress.Progress
+    ) -> list[np.ndarray]:
         if self.axis == 0:
             bounds = [(p.offset[0], p.offset[0] + p.shape[0]) for p in parts]
             lo, hi = bounds[0][0], bounds[-1][1]
@@ -128,70 +135,86 @@ class Remapper:
                 self._fill_rows = self._compute_fill(how)
             return self._fill_rows
 
-    def _compute_fill(self, how) -> np.ndarray:
+    def _compute_fill(self, how: str | tuple[str, str]) -> np.ndarray:
         axis = self.axis
-        old_used = self.remap.old_used
-        n_rows = self.src_shape[0]
+        n_vocab_axis = self.target.full_shape[axis]
         if isinstance(how, tuple):
-            pos = self.old_vocab.find(how[1], old_used)
-            if axis == 0:
-                vec = self._read(pos, pos + 1)[0]
+            vec = self._donor(how[1])
+            draws = np.broadcast_to(vec, (n_vocab_axis, len(vec)))
+        else:
+            mean, std = self._old_stats()
+            if how == _settings.NEW_ROW_GAUSSIAN:
+                rng = np.random.default_rng(self.info.seed)
+                draws = rng.standard_normal((n_vocab_axis, len(mean))) * std + mean
             else:
-                vec = np.concatenate(
-                    [
-                        self._read(a, min(a + self.max_rows, n_rows))[:, pos]
-                        for a in range(0, n_rows, self.max_rows)
-                    ]
-                )
-            mean, std = vec, None
-        else:
-            # Mean (and std) over the old vocabulary's rows (axis 0) or columns (axis 1).
-            s = s2 = None
-            count = 0
-            for a in range(0, n_rows if axis == 1 else old_used, self.max_rows):
-                stop = min(a + self.max_rows, n_rows if axis == 1 else old_used)
-                block = self._read(a, stop).astype(np.float64)
-                if axis == 1:
-                    block = block[:, :old_used].T
-                    # For axis 1 the statistics are per row of the variable.
-                    part_s, part_s2 = block.sum(0), (block**2).sum(0)
-                    s = part_s if s is None else np.concatenate([s, part_s])
-                    s2 = part_s2 if s2 is None else np.concatenate([s2, part_s2])
-                    count = old_used
-                else:
-                    s = block.sum(0) if s is None else s + block.sum(0)
-                    s2 = (block**2).sum(0) if s2 is None else s2 + (block**2).sum(0)
-                    count += stop - a
-            mean = s / count
-            std = np.sqrt(np.maximum(s2 / count - mean**2, 0.0))
-        full = self.target.full_shape
-        n_vocab_axis = full[axis]
-        if how == _settings.NEW_ROW_GAUSSIAN:
-            rng = np.random.default_rng(self.info.seed)
-            draws = rng.standard_normal((n_vocab_axis, len(mean))) * std + mean
-        else:
-            draws = np.broadcast_to(mean, (n_vocab_axis, len(mean)))
+                draws = np.broadcast_to(mean, (n_vocab_axis, len(mean)))
         draws = draws.astype(self.dtype)
         return draws if axis == 0 else np.ascontiguousarray(draws.T)
 
+    def _donor(self, token: str) -> np.ndarray:
+        """The old row (axis 0) or column (axis 1) of the donor `token`."""
+        if self.old_vocab is None:  # The plan keeps the old vocabulary for a donor.
+            raise _errors.ApplyError(
+                f'The old vocabulary of {self.target.name!r} was not kept for the donor token '
+                f'{token!r}. This is a bug; please report it. Received: token={token!r}'
+            )
+        pos = self.old_vocab.find(token, self.remap.old_used)
+        if self.axis == 0:
+            return self._read(pos, pos + 1)[0]
+        n_rows = self.src_shape[0]
+        return np.concatenate(
+            [
+                self._read(a, min(a + self.max_rows, n_rows))[:, pos]
+                for a in range(0, n_rows, self.max_rows)
+            ]
+        )
 
-def fill_values(info, part, draw, fresh):
+    def _old_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std over the old vocabulary's rows (axis 0) or columns (axis 1)."""
+        axis, old_used = self.axis, self.remap.old_used
+        end = self.src_shape[0] if axis == 1 else old_used
+        sums: list[np.ndarray] = []
+        squares: list[np.ndarray] = []
+        for a in range(0, end, self.max_rows):
+            block = self._read(a, min(a + self.max_rows, end)).astype(np.float64)
+            if axis == 1:
+                block = block[:, :old_used].T  # The statistics are per row of the variable.
+            sums.append(block.sum(0))
+            squares.append((block**2).sum(0))
+        if axis == 1:
+            s, s2 = np.concatenate(sums), np.concatenate(squares)
+        else:
+            s, s2 = sums[0], squares[0]
+            for more, more2 in zip(sums[1:], squares[1:]):  # In order, as the rows were read.
+                s, s2 = s + more, s2 + more2
+        mean = s / old_used
+        return mean, np.sqrt(np.maximum(s2 / old_used - mean**2, 0.0))
+
+
+def fill_values(
+    info: _settings.VocabInfo,
+    part: _variables.Part,
+    draw: Any,
+    fresh: Callable[[_variables.Part], Any],
+) -> Any:
     """What a part's entries with no old value get, part-shaped; None: the remap's own fill.
 
-    `draw` is the backup initializer's full-shape draw; `fresh()` gives the
+    `draw` is the backup initializer's full-shape draw; `fresh(part)` gives the
     part's own initial value, and is only called for `new_row_init='fresh'`.
     """
     if info.new_row_init == _settings.NEW_ROW_FRESH:
-        return fresh()
+        return fresh(part)
     if draw is not None:
         r0 = part.offset[0]
         return draw[r0 : r0 + part.shape[0]]
     return None
 
 
-def backup_draw(info: _settings.VocabInfo, target: _variables.Target):
+def backup_draw(info: _settings.VocabInfo, target: _variables.Target) -> Any:
     """The backup initializer called with the variable's full shape."""
     init = info.backup_initializer
+    if init is None:
+        raise ValueError(f'VocabInfo has no backup_initializer. Received: {info!r}')
     shape = list(target.full_shape)
     try:
         return init(shape, dtype=target.dtype)
@@ -199,7 +222,7 @@ def backup_draw(info: _settings.VocabInfo, target: _variables.Target):
         return init(shape)
 
 
-def tf_ops_parts(plan, name: str, draw=None) -> list[tf.Tensor]:
+def tf_ops_parts(plan: _plan.Plan, name: str, draw: Any = None) -> list[tf.Tensor]:
     """Each part's value through GenerateVocabRemapping (once) + LoadAndRemapMatrix."""
     from tensorflow.python.ops import gen_checkpoint_ops
 

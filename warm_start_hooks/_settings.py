@@ -116,7 +116,7 @@ class VocabInfo:
     seed: int = 0
     allow_no_overlap: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # A `bytes` vocabulary is a path, as TensorFlow reads it, never a sequence of bytes.
         # Tokenizers, lookup layers and token -> id views become token tuples here,
         # so everything downstream sees a path or a sequence of strings.
@@ -202,7 +202,7 @@ class WarmStartSettings:
         written there. Defaults to `None`.
     """
 
-    ckpt_to_initialize_from: str | os.PathLike
+    ckpt_to_initialize_from: str | bytes | os.PathLike
     vars_to_warm_start: str | Sequence[Any] | None = '.*'
     var_name_to_vocab_info: Mapping[str, VocabInfo] | None = None
     var_name_to_prev_var_name: Mapping[str, str] | None = None
@@ -217,9 +217,9 @@ class WarmStartSettings:
     include_slots: bool = False
     remap_backend: str = NUMPY
     max_bytes_in_memory: int | str | None = AUTO
-    provenance_dir: str | None = None
+    provenance_dir: str | bytes | os.PathLike | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # `Estimator.export_saved_model()` returns `bytes`; TensorFlow accepts them as paths.
         for field in ('ckpt_to_initialize_from', 'provenance_dir'):
             _decode_path(self, field)
@@ -268,11 +268,16 @@ class WarmStartSettings:
 
     @property
     def vocab_infos(self) -> dict[str, VocabInfo]:
-        """`var_name_to_vocab_info` with TensorFlow `VocabInfo`s converted."""
+        """`var_name_to_vocab_info` with TensorFlow `VocabInfo`s converted.
+
+        A value that is no `VocabInfo` of either kind is left out; `problems()`
+        lists it.
+        """
         infos = self.var_name_to_vocab_info
         if not isinstance(infos, Mapping):
             return {}
-        return {name: _as_vocab_info(info) for name, info in infos.items()}
+        converted = {name: _as_vocab_info(info) for name, info in infos.items()}
+        return {name: info for name, info in converted.items() if info is not None}
 
 
 def _decode_path(obj: Any, field: str) -> None:

@@ -22,6 +22,8 @@ Only uncompressed tables are read; anything else is a `BundleFormatError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from warm_start_hooks import _errors
 
 _MAGIC = 0xDB4775248B80FB57
@@ -34,7 +36,7 @@ class BundleFormatError(_errors.CorruptCheckpointError):
     """Raised when an index file is not a tensor-bundle table this reader knows."""
 
 
-def _varint(buf, pos: int) -> tuple[int, int]:
+def _varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     """Decodes a little-endian base-128 varint at `pos`; returns (value, next pos)."""
     result = shift = 0
     while True:
@@ -62,7 +64,7 @@ def _block(data: memoryview, offset: int, size: int) -> memoryview:
     return data[offset : offset + size]
 
 
-def block_entries(block: memoryview):
+def block_entries(block: memoryview) -> Iterator[tuple[bytes, bytes]]:
     """Yields the (key, value) pairs of one table block, in order.
 
     Args:
@@ -94,7 +96,7 @@ def block_entries(block: memoryview):
         pos = end
 
 
-def table_entries(data: bytes):
+def table_entries(data: bytes | memoryview) -> Iterator[tuple[bytes, bytes]]:
     """Yields every (key, value) of a LevelDB-style table file, in key order.
 
     Args:
