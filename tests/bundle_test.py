@@ -13,6 +13,7 @@ from absl.testing import parameterized
 
 from warm_start_hooks import _bundle
 from warm_start_hooks import _errors
+from warm_start_hooks import _table
 
 _DTYPES = (
     tf.float16,
@@ -73,19 +74,9 @@ def _save_sharded(prefix, shards):
     return prefix
 
 
-def _index_block(data):
-    """The index block of a table file: one entry per data block."""
-    footer = memoryview(data)[-48:]
-    _, pos = _bundle._varint(footer, 0)
-    _, pos = _bundle._varint(footer, pos)
-    offset, pos = _bundle._varint(footer, pos)
-    size, _ = _bundle._varint(footer, pos)
-    return list(_bundle.block_entries(memoryview(data)[offset : offset + size]))
-
-
 def _data_blocks(prefix):
     with open(prefix + '.index', 'rb') as f:
-        return len(_index_block(f.read()))
+        return len(_table.block_handles(f.read()))
 
 
 class BundleIndexTest(parameterized.TestCase):
@@ -199,35 +190,6 @@ class BundleIndexTest(parameterized.TestCase):
             f.write(corrupt(data))
         with self.assertRaisesRegex(_bundle.BundleFormatError, pattern):
             _bundle.BundleIndex.open(prefix)
-
-    def test_compressed_block_is_refused(self):
-        prefix = _save(os.path.join(self.dir, 'ckpt'), {'x': np.ones(3, np.float32)})
-        with open(prefix + '.index', 'rb') as f:
-            data = bytearray(f.read())
-        # Mark the first data block snappy-compressed.
-        (_, handle), *_ = _index_block(bytes(data))
-        offset, p = _bundle._varint(handle, 0)
-        size, _ = _bundle._varint(handle, p)
-        data[offset + size] = 1
-        with self.assertRaisesRegex(_bundle.BundleFormatError, 'compressed'):
-            list(_bundle.table_entries(bytes(data)))
-
-    @parameterized.named_parameters(
-        ('float32', np.float32, (1000, 7)),
-        ('int8', np.int8, (3,)),
-        ('complex128', np.complex128, (2, 3, 4)),
-        ('empty', np.float32, (0, 5)),
-    )
-    def test_empty_aligned(self, dtype, shape):
-        for zeros in (False, True):
-            a = _bundle.empty_aligned(shape, dtype, zeros=zeros)
-            self.assertEqual(a.shape, shape)
-            self.assertEqual(a.dtype, dtype)
-            self.assertTrue(a.flags.c_contiguous and a.flags.writeable)
-            if a.size:
-                self.assertEqual(a.ctypes.data % _bundle.ALIGNMENT, 0)
-            if zeros:
-                self.assertFalse(a.any())
 
 
 if __name__ == '__main__':

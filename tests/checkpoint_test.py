@@ -336,13 +336,13 @@ class CheckpointFaultTest(parameterized.TestCase):
         ('data_file_missing', _data_file_missing, r'has an index but no data file'),
     )
     def test_index_this_reader_cannot_parse_falls_back_to_sizes(self, fault, pattern):
-        # When `_bundle` cannot parse the index, the data files must still hold at
+        # When `_table` cannot parse the index, the data files must still hold at
         # least the bytes of the fixed-width tensors TensorFlow's reader lists.
         path = self._faulty('local', write_name_based, fault)
         unparsable = mock.patch.object(
-            _checkpoint._bundle,
+            _datafiles._table,
             'table_entries',
-            side_effect=_checkpoint._bundle.BundleFormatError('unknown table'),
+            side_effect=_datafiles._table.BundleFormatError('unknown table'),
         )
         with unparsable, self.assertRaisesRegex(wsh.CorruptCheckpointError, pattern):
             _checkpoint.CheckpointSource(path)

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import uuid
-from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -23,8 +22,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import warm_start_hooks as wsh
-from warm_start_hooks import _errors
-from warm_start_hooks import _remap
 
 tf1 = tf.compat.v1
 
@@ -207,101 +204,6 @@ def graph_value(case, warm_start):
 
 PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None)
 TF_PROPERTY = settings(max_examples=15, deadline=None, derandomize=True, database=None)
-
-
-class GatherRowsTest(parameterized.TestCase):
-    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
-    @given(
-        n_old=st.integers(1, 12),
-        n_out=st.integers(0, 12),
-        data=st.data(),
-        max_rows=st.integers(1, 13),
-    )
-    def test_matches_fancy_indexing(self, n_old, n_out, data, max_rows):
-        index = np.array(
-            data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
-            np.int64,
-        )
-        old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
-        reads = []
-
-        def read_rows(start, stop):
-            reads.append((start, stop))
-            self.assertLessEqual(stop - start, max_rows)
-            return old[start:stop]
-
-        out = _remap.gather_rows(read_rows, n_old, index, 3, np.float32, max_rows)
-        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0)
-        np.testing.assert_array_equal(out, expected)
-        if not (index >= 0).any():
-            self.assertEmpty(reads)
-
-    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
-    @given(
-        n_old=st.integers(1, 12),
-        cuts=st.lists(st.integers(0, 6), min_size=1, max_size=4),
-        data=st.data(),
-        max_rows=st.integers(1, 13),
-        dtype=st.sampled_from([np.float32, np.float64]),
-    )
-    def test_parts_read_each_old_row_once(self, n_old, cuts, data, max_rows, dtype):
-        n_out = sum(cuts)
-        index = np.array(
-            data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
-            np.int64,
-        )
-        bounds = [(int(a), int(b)) for a, b in zip(np.cumsum([0] + cuts[:-1]), np.cumsum(cuts))]
-        if data.draw(st.booleans()):
-            bounds = bounds[::-1]  # Parts in any order.
-        old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
-        read = np.zeros(n_old, int)
-
-        def read_rows(start, stop):
-            self.assertLessEqual(stop - start, max_rows)
-            read[start:stop] += 1
-            return old[start:stop]
-
-        outs = _remap.gather_parts(read_rows, n_old, index, bounds, 3, dtype, max_rows)
-        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0).astype(dtype)
-        self.assertLen(outs, len(bounds))
-        for (a, b), out in zip(bounds, outs):
-            self.assertEqual(out.dtype, dtype)
-            np.testing.assert_array_equal(out, expected[a:b])
-        self.assertLessEqual(read.max(initial=0), 1)  # No old row is read twice.
-
-    def test_rows_missing_from_a_read_are_an_error_not_clipped(self):
-        old = np.arange(12, dtype=np.float32).reshape(4, 3)
-
-        def short_read(start, stop):
-            return old[start : min(stop, 3)]  # The checkpoint lost its last row.
-
-        for max_rows in (4, 2):
-            with self.assertRaisesRegex(_errors.ApplyError, 'it changed after the warm start'):
-                _remap.gather_rows(short_read, 4, np.array([3, 0]), 3, np.float32, max_rows)
-
-
-class ChunkBytesTest(parameterized.TestCase):
-    @parameterized.named_parameters(
-        ('small_variable', 1 << 20, 4 << 20),
-        ('sixteenth', 512 << 20, 32 << 20),
-        ('large_variable', 8 << 30, 64 << 20),
-    )
-    def test_auto(self, nbytes, expected):
-        with mock.patch.object(_remap, 'available_memory', return_value=64 << 30):
-            self.assertEqual(_remap.chunk_bytes('auto', nbytes), expected)
-
-    def test_auto_within_available_memory(self):
-        with mock.patch.object(_remap, 'available_memory', return_value=160 << 20):
-            self.assertEqual(_remap.chunk_bytes('auto', 8 << 30), 10 << 20)
-
-    def test_given(self):
-        self.assertEqual(_remap.chunk_bytes(1000, 1 << 30), 1000)
-        self.assertIsNone(_remap.chunk_bytes(None, 1 << 30))
-
-    def test_available_memory(self):
-        free = _remap.available_memory()
-        if free is not None:
-            self.assertGreater(free, 0)
 
 
 # Run in a child process: its peak resident memory is the warm start's alone.

@@ -1,10 +1,11 @@
-"""Tests of `_settings.py`: fields, defaults, validation and conversions."""
+"""Tests of `_settings.py`: fields, defaults, validation and conversions.
+
+Settings made from other forms (dicts, paths, TensorFlow's) are tested in coerce_test.
+"""
 
 import dataclasses
 import inspect
-import json
 import os
-import pathlib
 import tempfile
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import warm_start_hooks as wsh
-from warm_start_hooks import _errors
+from warm_start_hooks import _coerce
 from warm_start_hooks import _settings
 
 
@@ -149,61 +150,6 @@ class WarmStartSettingsTest(parameterized.TestCase):
 
     def test_max_bytes_in_memory_defaults_to_auto(self):
         self.assertEqual(_settings.WarmStartSettings('/ckpt').max_bytes_in_memory, 'auto')
-
-    def test_coerce_path_and_ours(self):
-        s = _settings.coerce_settings('/ckpt')
-        self.assertEqual(s, _settings.WarmStartSettings('/ckpt'))
-        self.assertIs(_settings.coerce_settings(s), s)
-        self.assertEqual(_settings.coerce_settings(s, strict=True).strict, True)
-
-    def test_coerce_json_dict(self):
-        text = json.dumps(
-            {
-                'ckpt_to_initialize_from': '/ckpt',
-                'vars_to_warm_start': ['dense.*'],
-                'var_name_to_vocab_info': {
-                    'emb': {
-                        'new_vocab': 'n.txt',
-                        'new_vocab_size': 3,
-                        'num_oov_buckets': 1,
-                        'old_vocab': 'o.txt',
-                        'new_row_init': ['copy', 'apple'],
-                    }
-                },
-                'rules': [['new/(.*)', 'old/\\1'], ['.*/Adam', None]],
-                'collection': 'all',
-            }
-        )
-        s = _settings.coerce_settings(json.loads(text))
-        self.assertEqual(
-            s.var_name_to_vocab_info['emb'],
-            _settings.VocabInfo('n.txt', 3, 1, 'o.txt', new_row_init=('copy', 'apple')),
-        )
-        self.assertEqual(s.rules, (('new/(.*)', 'old/\\1'), ('.*/Adam', None)))
-        self.assertEqual(s.collection, 'all')
-
-    def test_coerce_unknown_field(self):
-        with self.assertRaisesRegex(
-            _errors.WarmStartError,
-            r"unknown settings field\(s\) \['colection'\].*Did you mean: collection",
-        ):
-            _settings.coerce_settings({'ckpt_to_initialize_from': '/c', 'colection': 'all'})
-
-    def test_coerce_rejects_other_types(self):
-        with self.assertRaisesRegex(_errors.WarmStartError, 'Received: settings=42'):
-            _settings.coerce_settings(42)
-
-    def test_coerce_estimator_settings(self):
-        estimator = getattr(tf, 'estimator', None)
-        if estimator is None or not hasattr(estimator, 'WarmStartSettings'):
-            self.skipTest('tf.estimator needs TensorFlow <= 2.15 and tensorflow-estimator.')
-        tf_info = tf.compat.v1.train.VocabInfo('n.txt', 5, 2, 'o.txt')
-        theirs = estimator.WarmStartSettings('/ckpt', ['a.*'], {'emb': tf_info}, {'a': 'b'})
-        ours = _settings.coerce_settings(theirs)
-        self.assertEqual(ours.ckpt_to_initialize_from, '/ckpt')
-        self.assertEqual(ours.vars_to_warm_start, ['a.*'])
-        self.assertEqual(ours.vocab_infos['emb'], _settings.VocabInfo('n.txt', 5, 2, 'o.txt'))
-        self.assertEqual(ours.var_name_to_prev_var_name, {'a': 'b'})
 
 
 def _settings_problems(**fields):
@@ -348,60 +294,6 @@ class BytesPathsTest(absltest.TestCase):
         tf_info = tf.compat.v1.train.VocabInfo(b'/v/new.txt', 3, 0, b'/v/old.txt')
         self.assertEqual(_settings.from_tf_vocab_info(tf_info), info)
 
-    def test_coerce(self):
-        self.assertEqual(
-            _settings.coerce_settings(b'/models/old'), _settings.WarmStartSettings('/models/old')
-        )
-        self.assertEqual(
-            _settings.coerce_settings(pathlib.Path('/models/old')).ckpt_to_initialize_from,
-            '/models/old',
-        )
-
-
-class CoerceTest(absltest.TestCase):
-    def test_wrong_types_in_a_dict_become_problems(self):
-        s = _settings.coerce_settings(
-            {
-                'ckpt_to_initialize_from': '/c',
-                'rules': 'abc',
-                'var_name_to_vocab_info': [1],
-                'var_name_to_prev_var_name': {'a': ['b']},
-            }
-        )
-        problems = s.problems()
-        self.assertLen(problems, 3, msg=problems)
-        self.assertRegex(problems[0], "Received: rules='abc'")
-
-    def test_vocab_info_fields_unknown_or_missing(self):
-        with self.assertRaises(_errors.WarmStartError) as cm:
-            _settings.coerce_settings(
-                {
-                    'ckpt_to_initialize_from': '/c',
-                    'var_name_to_vocab_info': {
-                        'emb': {'new_vocab': 'n', 'new_vocab_size': 3, 'old_vocab': 'o', 'oov': 1}
-                    },
-                }
-            )
-        problems = cm.exception.problems
-        self.assertLen(problems, 2, msg=problems)
-        self.assertRegex(
-            problems[0],
-            r"VocabInfo for variable 'emb': unknown VocabInfo field\(s\) \['oov'\]; expected "
-            r'some of .*Received: oov',
-        )
-        self.assertRegex(problems[1], r"missing field\(s\) \['num_oov_buckets'\]")
-
-    def test_missing_checkpoint_field(self):
-        with self.assertRaisesRegex(_errors.WarmStartError, 'settings must give ckpt_to_init'):
-            _settings.coerce_settings({'vars_to_warm_start': '.*'})
-
-    def test_unknown_override(self):
-        with self.assertRaisesRegex(
-            _errors.WarmStartError,
-            r"unknown settings field\(s\) \['strcit'\].*Did you mean: strict",
-        ):
-            _settings.coerce_settings('/c', strcit=True)
-
 
 # Values of every kind a field may wrongly be given.
 _JUNK = st.one_of(
@@ -457,7 +349,7 @@ class FuzzTest(parameterized.TestCase):
         self._plan_or_error(_settings.WarmStartSettings(**fields))
         # The same through a dict, as JSON settings and TensorFlow's forms arrive.
         try:
-            settings = _settings.coerce_settings(fields)
+            settings = _coerce.coerce_settings(fields)
         except wsh.WarmStartError:
             return
         self._plan_or_error(settings)

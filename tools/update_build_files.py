@@ -27,7 +27,7 @@ ENTRY_POINTS = ('__main__', '_cli', 'demo')
 # child process need the package's __init__ and __main__ in their runfiles, and
 # tests that read repository files need them as data.
 EXTRA = {
-    'tests/cli_test': {'deps': [f'//{PKG}:__main__']},
+    'tests/cliutil': {'deps': [f'//{PKG}:__main__']},
     'tests/startup_test': {'deps': [f'//{PKG}', f'//{PKG}:__main__']},
     'tests/version_test': {'data': ['//:CHANGELOG.md', '//:pyproject.toml']},
 }

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from warm_start_hooks import _apply
 from warm_start_hooks import _assignment_map
+from warm_start_hooks import _coerce
 from warm_start_hooks import _errors
 from warm_start_hooks import _multiworker
 from warm_start_hooks import _plan
@@ -37,7 +38,7 @@ def make_plan(settings: Any, *, variables: Any = None) -> _plan.Plan:
     Returns:
       The validated `Plan`.
     """
-    settings = _settings.coerce_settings(settings)
+    settings = _coerce.coerce_settings(settings)
     pool = _pools.pool_of(variables, settings.vars_to_warm_start)
     multi_worker_strategy(pool)  # Refuses graph mode across workers.
     return _plan.build_plan(settings, pool)
@@ -119,13 +120,13 @@ def warm_start_across_workers(
     this worker's model, list or Pool; returns this worker's report.
     """
     start = time.perf_counter() if start is None else start
-    settings = _settings.coerce_settings(settings)
+    settings = _coerce.coerce_settings(settings)
     pool = variables if isinstance(variables, _variables.Pool) else _pools.pool_of(variables, None)
     result = _multiworker.run(
         strategy,
         pool,
         lambda: _plan.build_plan(settings, pool),
-        os.fspath(settings.ckpt_to_initialize_from),
+        os.fsdecode(settings.ckpt_to_initialize_from),
         skip_reason=skip_reason,
     )
     report = dataclasses.replace(result.report, seconds=time.perf_counter() - start)
@@ -219,9 +220,9 @@ def warm_start(
                     f'{var_name_to_prev_var_name!r}'
                 ]
             )
-        settings = _settings.coerce_settings(first, **options)
+        settings = _coerce.coerce_settings(first, **options)
     else:
-        settings = _settings.coerce_settings(
+        settings = _coerce.coerce_settings(
             _settings.WarmStartSettings(first, *positional), **options
         )
     pool = _pools.pool_of(variables, settings.vars_to_warm_start)
@@ -268,9 +269,7 @@ def init_from_checkpoint(
     start = time.perf_counter()
     context = 'init_from_checkpoint'
     try:
-        settings = _settings.coerce_settings(
-            _settings.WarmStartSettings(ckpt_dir_or_file), **options
-        )
+        settings = _coerce.coerce_settings(_settings.WarmStartSettings(ckpt_dir_or_file), **options)
         problems = settings.problems()
         items, map_problems = _assignment_map.items_of(assignment_map)
         _errors.raise_if_problems(problems + map_problems, context)

@@ -1,36 +1,34 @@
-"""Applying a valid plan: initializer overrides in graph mode, assigns in eager mode.
+"""Applying a valid plan: the entry point, and eager mode's compute-then-assign.
 
 Do not import this module directly; use `import warm_start_hooks` instead.
 
-Graph mode overrides each variable's initializer, as TensorFlow's warm_start
-does, so a `Scaffold` applies it only when no checkpoint of the model itself
-is restored. Plain copies share batched `RestoreV2` ops. Eager mode computes
-every value first and assigns only when all reads succeeded, so a failure
-leaves every variable as it was.
+Graph mode (`_apply_graph`) overrides each variable's initializer, as
+TensorFlow's warm_start does. Eager mode computes every value first and
+assigns only when all reads succeeded, so a failure leaves every variable as
+it was; an assign that fails restores the parts assigned before it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
-from warm_start_hooks import _bundle
-from warm_start_hooks import _distribute
+from warm_start_hooks import _apply_graph
 from warm_start_hooks import _errors
+from warm_start_hooks import _memory
 from warm_start_hooks import _plan
 from warm_start_hooks import _progress
 from warm_start_hooks import _remap
-from warm_start_hooks import _settings
 from warm_start_hooks import _variables
-
-# Tensors restored by one RestoreV2 op at most.
-_RESTORE_BATCH = 1024
 
 
 def apply(plan: _plan.Plan) -> None:
     """Applies `plan` to its variables (graph or eager, as they are)."""
     if plan.graph:
-        apply_graph(plan)
+        _apply_graph.apply_graph(plan)
     else:
         apply_eager(plan)
 
@@ -63,7 +61,7 @@ def compute_values(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]]
     return out
 
 
-def _remap_values_eager(plan, name):
+def _remap_values_eager(plan: _plan.Plan, name: str) -> list[tuple[_variables.Part, np.ndarray]]:
     remap, info, _ = plan.remaps[name]
     target = plan.targets[name]
     draw = None
@@ -75,7 +73,9 @@ def _remap_values_eager(plan, name):
     remapper = _remap.Remapper(plan, name)
     out = []
     for part, value in zip(target.parts, remapper.all_values()):
-        fill = _fill_values(info, part, draw, lambda p=part: np.asarray(_read_variable(p.variable)))
+        fill = _remap.fill_values(
+            info, part, draw, lambda p: np.asarray(_read_variable(p.variable))
+        )
         if fill is not None:
             missing = remapper.missing(part)
             if info.axis == 0:
@@ -86,25 +86,11 @@ def _remap_values_eager(plan, name):
     return out
 
 
-def _fill_values(info, part, draw, fresh):
-    """What a part's entries with no old value get, part-shaped; None: the remap's own fill.
-
-    `draw` is the backup initializer's full-shape draw; `fresh()` gives the
-    part's own initial value, and is only called for `new_row_init='fresh'`.
-    """
-    if info.new_row_init == _settings.NEW_ROW_FRESH:
-        return fresh()
-    if draw is not None:
-        r0 = part.offset[0]
-        return draw[r0 : r0 + part.shape[0]]
-    return None
-
-
 def _slice(full: np.ndarray, part: _variables.Part) -> np.ndarray:
     return full[tuple(slice(o, o + n) for o, n in zip(part.offset, part.shape))]
 
 
-def _read_variable(v):
+def _read_variable(v: Any) -> np.ndarray:
     return v.numpy() if hasattr(v, 'numpy') else np.asarray(v)
 
 
@@ -158,20 +144,20 @@ def compute_checked(plan: _plan.Plan) -> list[tuple[_variables.Part, np.ndarray]
 _SHARE_MIN_BYTES = 1 << 20
 
 
-def _as_tensor(value):
+def _as_tensor(value: Any) -> Any:
     """A large numpy value as a tensor that shares its memory; others as they are.
 
     `variable.assign(array)` converts the array with `tf.convert_to_tensor`,
     which copies it (slowly: seconds for a GiB) and holds both copies at once.
     DLPack hands the buffer over instead, and the assign adopts it. TensorFlow
     expects aligned memory, so an unaligned value is first copied into an
-    aligned buffer (`_bundle.empty_aligned`), which is fast. Dtypes DLPack
+    aligned buffer (`_memory.empty_aligned`), which is fast. Dtypes DLPack
     lacks (bfloat16; bool on TF 2.15) are left to `assign`.
     """
     if not isinstance(value, np.ndarray) or value.nbytes < _SHARE_MIN_BYTES:
         return value
-    if not value.flags.c_contiguous or value.ctypes.data % _bundle.ALIGNMENT:
-        aligned = _bundle.empty_aligned(value.shape, value.dtype)
+    if not value.flags.c_contiguous or value.ctypes.data % _memory.ALIGNMENT:
+        aligned = _memory.empty_aligned(value.shape, value.dtype)
         aligned[...] = value
         value = aligned
     try:
@@ -180,7 +166,7 @@ def _as_tensor(value):
         return value
 
 
-def _snapshot(variable):
+def _snapshot(variable: Any) -> Any:
     """The variable's value now, kept through later assigns, without a copy.
 
     A resource variable's read shares its buffer, and an assign that finds the
@@ -193,7 +179,9 @@ def _snapshot(variable):
         return np.array(_read_variable(variable))
 
 
-def assign_all(values, prefix: str, keep_old: bool = False):
+def assign_all(
+    values: list[Any], prefix: str, keep_old: bool = False
+) -> list[tuple[_variables.Part, Any]]:
     """Assigns every (part, value); if one assign fails, restores those already assigned.
 
     Args:
@@ -207,7 +195,7 @@ def assign_all(values, prefix: str, keep_old: bool = False):
     Raises:
       ApplyError: An assign failed; the parts assigned before it were restored.
     """
-    done = []
+    done: list[tuple[_variables.Part, Any]] = []
     try:
         for i, (part, value) in enumerate(values):
             old = _snapshot(part.variable)
@@ -234,7 +222,7 @@ def assign_all(values, prefix: str, keep_old: bool = False):
     return done if keep_old else []
 
 
-def undo(done) -> list[str]:
+def undo(done: Sequence[tuple[_variables.Part, Any]]) -> list[str]:
     """Assigns back the old values `assign_all` kept; returns the names it could not restore."""
     not_restored = []
     for part, old in reversed(done):
@@ -243,202 +231,3 @@ def undo(done) -> list[str]:
         except Exception:  # pylint: disable=broad-except
             not_restored.append(_variables.variable_name(part.variable))
     return sorted(set(not_restored))
-
-
-# ---- graph ---------------------------------------------------------------
-
-
-def apply_graph(plan: _plan.Plan) -> None:
-    """Overrides initializers; they read the checkpoint when run."""
-    first = next((t for t in plan.targets.values()), None)
-    if first is None:
-        return
-    graph = first.parts[0].variable.graph
-    try:
-        ops = _build_graph_ops(plan, graph)
-    except _errors.ApplyError:
-        raise
-    except Exception as e:  # pylint: disable=broad-except
-        raise _errors.ApplyError(
-            f'Building the warm-start ops failed: {type(e).__name__}: {_errors.first_line(e)}. '
-            'No initializer was changed. Received: '
-            f'prefix={plan.source.prefix!r}'
-        ) from e
-    for part, value, op in ops:
-        part.variable._initializer_op = op  # pylint: disable=protected-access
-        part.variable._initial_value = value  # pylint: disable=protected-access
-
-
-def _build_graph_ops(plan, graph):
-    """Every (part, value, assign op); builds ops only, overrides nothing.
-
-    Plain copies are built as TensorFlow's `init_from_checkpoint` builds them,
-    in the caller's name scope: `RestoreV2` ops named `checkpoint_initializer`
-    on the CPU of each variable's device, then the default assign ops. Code
-    that inspects a graph by those names keeps working. Remaps, overlaps and
-    copies that RestoreV2 cannot slice are built under `warm_start/`. Every
-    read runs after the check that the source is unchanged since planning.
-    """
-    with graph.as_default(), _unchanged_check(plan):
-        copies = [e for e in plan.entries if e.action == _plan.COPY]
-        sliced = [e for e in copies if not _restore_can_read(plan, e)]
-        ops = [
-            (part, value, _assign_op(part.variable, value))
-            for part, value in _restore_batched(plan, [e for e in copies if e not in sliced])
-        ]
-        inits: list[tuple[_variables.Part, tf.Tensor]] = []
-        with tf.name_scope('warm_start'):
-            inits += [pv for e in sliced for pv in _copy_graph_numpy(plan, e)]
-            for entry in plan.entries:
-                if entry.action == _plan.REMAP:
-                    inits += _remap_graph(plan, entry.id)
-                elif entry.action == _plan.OVERLAP:
-                    inits += _overlap_graph(plan, entry)
-            # Build every op first; override only when all were built.
-            ops += [
-                (part, value, _assign_op(part.variable, value, 'assign')) for part, value in inits
-            ]
-        return ops
-
-
-def _unchanged_check(plan):
-    """A scope whose ops run only after the source was checked unchanged since planning.
-
-    Initializers run when a session starts, maybe long after planning; if the
-    checkpoint was rewritten meanwhile, the check fails the run (naming what
-    changed) before any warm-start value is read or assigned.
-    """
-
-    def check():
-        plan.source.check_unchanged()
-        return np.int32(0)
-
-    # Outside the caller's name scope: graph code that filters the ops a warm start adds
-    # under its scope (as TensorFlow's own tests do) sees only restores and assigns.
-    with tf.compat.v1.get_default_graph().name_scope('warm_start/'):
-        checked = _distribute.local_numpy_function(check, tf.int32, [], name='check_source')
-    return tf.control_dependencies([checked])
-
-
-# Dtypes RestoreV2 reads slices of (a partitioned variable's parts); others are read whole.
-_SLICEABLE = frozenset(
-    {'float32', 'float64', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool'}
-    | {'complex64', 'complex128'}
-)
-
-
-def _restore_can_read(plan, entry) -> bool:
-    target = plan.targets[entry.id]
-    return not target.partitioned or entry.source_dtype in _SLICEABLE
-
-
-def _copy_graph_numpy(plan, entry):
-    """Each part of a partitioned copy RestoreV2 cannot slice (float16, strings): by numpy."""
-    target = plan.targets[entry.id]
-    out = []
-    for part in target.parts:
-
-        def value(p=part):
-            full = plan.source.read_rows(entry.source_key, p.offset[0], p.offset[0] + p.shape[0])
-            cols = tuple(slice(o, o + n) for o, n in zip(p.offset[1:], p.shape[1:]))
-            return np.asarray(full[(slice(None), *cols)]).astype(
-                _remap.np_dtype(target.dtype), copy=False
-            )
-
-        out.append(
-            (part, _distribute.local_numpy_function(value, target.dtype, part.shape, name='copy'))
-        )
-    return out
-
-
-def _restore_batched(plan, entries):
-    """Restores of the copied parts: one `RestoreV2` per device, in batches."""
-    by_device: dict[str, list] = {}
-    for entry in entries:
-        target = plan.targets[entry.id]
-        for part in target.parts:
-            by_device.setdefault(part.variable.device, []).append((entry, target, part))
-    out = []
-    for device, requests in by_device.items():
-        for i in range(0, len(requests), _RESTORE_BATCH):
-            out += _restore(plan, device, requests[i : i + _RESTORE_BATCH])
-    return out
-
-
-def _restore(plan, device, batch):
-    # As TensorFlow places it: on the CPU of the variables' host, which reads the files.
-    with tf.device(device), tf.device('/cpu:0'):
-        tensors = tf.raw_ops.RestoreV2(
-            prefix=plan.source.prefix,
-            tensor_names=[e.source_key for e, _, _ in batch],
-            shape_and_slices=[p.spec(t.full_shape) for _, t, p in batch],
-            dtypes=[tf.as_dtype(e.source_dtype) for e, _, _ in batch],
-            name='checkpoint_initializer',
-        )
-    out = []
-    for (entry, target, part), tensor in zip(batch, tensors):
-        if entry.cast:
-            tensor = tf.cast(tensor, target.dtype)
-        tensor.set_shape(part.shape)
-        out.append((part, tensor))
-    return out
-
-
-def _remap_graph(plan, name):
-    remap, info, _ = plan.remaps[name]
-    target = plan.targets[name]
-    draw = None
-    if info.backup_initializer is not None:
-        draw = tf.convert_to_tensor(_remap.backup_draw(info, target), target.dtype)
-    if plan.settings.remap_backend == 'tf_ops' and info.new_row_init is None:
-        values = _remap.tf_ops_parts(plan, name, draw)
-        return list(zip(target.parts, values))
-    remapper = _remap.Remapper(plan, name)
-    # One op computes every part: the old matrix is read once, in chunks, for all of them.
-    values = _distribute.local_numpy_function(
-        remapper.all_values,
-        [target.dtype] * len(target.parts),
-        [part.shape for part in target.parts],
-        name='remap',
-    )
-    out = []
-    for part, value in zip(target.parts, values):
-        fill = _fill_values(info, part, draw, lambda p=part: p.variable.initial_value)
-        if fill is not None:
-            missing = remapper.missing(part)
-            mask = missing[:, None] if info.axis == 0 else missing[None, :]
-            value = tf.where(tf.constant(mask), fill, value)
-        out.append((part, value))
-    return out
-
-
-def _overlap_graph(plan, entry):
-    target = plan.targets[entry.id]
-    part = target.parts[0]
-    src_shape = entry.source_shape
-    block = tuple(min(a, b) for a, b in zip(part.shape, src_shape))
-    # Built by ops, not as a constant the size of the variable in the graph.
-    mask = tf.pad(tf.ones(block, tf.bool), [[0, n - b] for n, b in zip(part.shape, block)])
-
-    def padded():
-        full = plan.source.read(entry.source_key)
-        out = np.zeros(part.shape, _remap.np_dtype(target.dtype))
-        sl = tuple(slice(0, n) for n in block)
-        out[sl] = full[sl]
-        return out
-
-    old = _distribute.local_numpy_function(padded, target.dtype, part.shape, name='overlap')
-    fresh = part.variable.initial_value
-    return [(part, tf.where(mask, old, fresh))]
-
-
-def _assign_op(variable, value, name=None):
-    """The op that assigns `value`; `name=None` gives TensorFlow's default op names."""
-    from tensorflow.python.ops import resource_variable_ops
-
-    replicated = _distribute.assign_op(variable, value)  # Every copy of a mirrored variable.
-    if replicated is not None:
-        return replicated
-    if resource_variable_ops.is_resource_variable(variable):
-        return tf.raw_ops.AssignVariableOp(resource=variable.handle, value=value, name=name)
-    return tf.compat.v1.assign(variable, value, name=name).op

@@ -11,6 +11,7 @@ problem is collected, so the caller raises once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -21,6 +22,9 @@ from warm_start_hooks import _names
 from warm_start_hooks import _plan_select
 from warm_start_hooks import _select
 from warm_start_hooks import _variables
+
+# (target, checkpoint name) pairs, and problems.
+_Found = tuple[list[tuple[_variables.Target, str]], list[str]]
 
 
 def items_of(assignment_map: Any) -> tuple[list[tuple[Any, Any]], list[str]]:
@@ -74,7 +78,7 @@ def resolve(
     return explicit, problems
 
 
-def _resolve_item(ckpt_name, current, pool, source):
+def _resolve_item(ckpt_name: Any, current: Any, pool: _variables.Pool, source: Any) -> _Found:
     """(target, checkpoint name) pairs for one assignment-map item, and problems."""
     if not isinstance(ckpt_name, str):
         return [], [f'assignment_map keys must be checkpoint names. Received: {ckpt_name!r}']
@@ -97,7 +101,7 @@ def _resolve_item(ckpt_name, current, pool, source):
     return _resolve_name(ckpt_name, current, pool, source)
 
 
-def _resolve_list(ckpt_name, current, pool):
+def _resolve_list(ckpt_name: str, current: Sequence[Any], pool: _variables.Pool) -> _Found:
     """A list value: the partitions of one variable, as in TensorFlow."""
     if not all(_variables.is_variable(v) for v in current):
         return [], [
@@ -121,7 +125,7 @@ def _resolve_list(ckpt_name, current, pool):
     return [(pool.same(targets[0]), ckpt_name)], []
 
 
-def _resolve_name(ckpt_name, current, pool, source):
+def _resolve_name(ckpt_name: str, current: str, pool: _variables.Pool, source: Any) -> _Found:
     """A variable name, a 'var/part_N' name, or a scope: the targets it names."""
     by_name: dict[str, list[_variables.Target]] = {}
     for t in pool.everything:
@@ -146,7 +150,7 @@ def _resolve_name(ckpt_name, current, pool, source):
     return _resolve_scope(ckpt_name, current, by_name, source)
 
 
-def _one_named(ckpt_name, name, targets):
+def _one_named(ckpt_name: str, name: str, targets: list[_variables.Target]) -> _Found:
     if len(targets) == 1:
         return [(targets[0], ckpt_name)], []
     return [], [
@@ -157,11 +161,14 @@ def _one_named(ckpt_name, name, targets):
     ]
 
 
-def _resolve_scope(ckpt_name, current, by_name, source):
+def _resolve_scope(
+    ckpt_name: str, current: str, by_name: dict[str, list[_variables.Target]], source: Any
+) -> _Found:
     """The scope form `{'old_scope/': 'new_scope/'}`: every variable under the scope."""
     scope = current[: current.rindex('/')] if '/' in current else ''
     var_scope = f'{scope}/' if scope else ''
-    out, problems = [], []
+    out: list[tuple[_variables.Target, str]] = []
+    problems: list[str] = []
     for name, targets in by_name.items():
         key = _names.scope_map(ckpt_name, var_scope, name)
         if key is None:
@@ -185,7 +192,7 @@ def _resolve_scope(ckpt_name, current, by_name, source):
     return out, problems
 
 
-def _standalone_part(name, variable):
+def _standalone_part(name: str, variable: Any) -> _variables.Target:
     shape = tuple(int(d) for d in variable.shape)
     part = _variables.Part(variable, (0,) * len(shape), shape)
     dtype = tf.as_dtype(variable.dtype).base_dtype

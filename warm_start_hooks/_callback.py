@@ -16,12 +16,12 @@ from typing import Any
 from absl import logging
 
 from warm_start_hooks import _api
+from warm_start_hooks import _coerce
 from warm_start_hooks import _errors
 from warm_start_hooks import _keras_build
 from warm_start_hooks import _keras_flavours
 from warm_start_hooks import _keras_resume
 from warm_start_hooks import _report
-from warm_start_hooks import _settings
 from warm_start_hooks import _summary
 from warm_start_hooks import _target
 
@@ -147,6 +147,8 @@ class WarmStartCallbackBase:
     """
 
     _flavour = 'WarmStartCallback'
+    # Set by the Keras `Callback` this class is mixed into (see `set_model`).
+    model: Any
 
     def __init__(
         self,
@@ -159,7 +161,7 @@ class WarmStartCallbackBase:
         **overrides: Any,
     ):
         super().__init__()
-        self.settings = _settings.coerce_settings(settings, **overrides)
+        self.settings = _coerce.coerce_settings(settings, **overrides)
         problems = self.settings.problems() + _summary.problems('log_dir', log_dir, write_summary)
         if target is not None and not (isinstance(target, str) or callable(target)):
             problems.append(
@@ -180,7 +182,7 @@ class WarmStartCallbackBase:
     def set_model(self, model: Any) -> None:
         if model is not None:
             _keras_flavours.check_flavour(self._flavour, model)
-        super().set_model(model)
+        super().set_model(model)  # type: ignore[misc]  # The Keras Callback mixed in after it.
 
     def on_train_begin(self, logs: Any = None) -> None:
         self._uninstall()
@@ -271,7 +273,7 @@ class WarmStartCallbackBase:
                 'Keras warm start',
             )
 
-        def first_train_step(iterator, *args, **kwargs):
+        def first_train_step(iterator: Any, *args: Any, **kwargs: Any) -> Any:
             self._uninstall()
             if not _keras_build.is_built(model):
                 _keras_build.build(model, iterator, self._flavour)

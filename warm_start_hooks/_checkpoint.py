@@ -19,6 +19,7 @@ import os
 import threading
 from collections.abc import Iterable
 from typing import Any
+from typing import Literal
 
 import numpy as np
 import tensorflow as tf
@@ -159,7 +160,8 @@ class CheckpointSource:
         # key -> (start, stop, rows): the block `read_rows` read last.
         self._cache: dict[str, tuple[int, int, np.ndarray]] = {}
         # The parsed .index, read on first use; False when this reader cannot parse it.
-        self._bundle_index: _bundle.BundleIndex | bool | None = None
+        # None: not opened yet; False: this reader cannot parse it (TensorFlow reads it).
+        self._bundle_index: _bundle.BundleIndex | Literal[False] | None = None
         self._locations: dict[str, _bundle.TensorLocation | None] = {}
 
     # ---- names ---------------------------------------------------------

@@ -22,15 +22,18 @@ import tensorflow as tf
 # MiB sent 128 MB fastest between two CPU workers on one machine.
 CHUNK_BYTES = 8 << 20
 
+# (tf dtype, shape) of each array sent, as every task knows it.
+Layout = Sequence[tuple[Any, Sequence[int]]]
+
 
 class Task:
     """This task's place among the strategy's replicas."""
 
     def __init__(self, strategy: Any):
         self.strategy = strategy
-        ids = []
+        ids: list[int] = []
 
-        def record(ctx):
+        def record(ctx: Any) -> tf.Tensor:
             ids.append(int(ctx.replica_id_in_sync_group))
             return tf.zeros([], tf.int32)
 
@@ -45,7 +48,7 @@ class Task:
     def reduce(self, contribution: np.ndarray | None, size: int, slot: int) -> np.ndarray:
         """Sum over tasks of int32[size] vectors; this task adds `contribution` from `slot`."""
 
-        def value(ctx):
+        def value(ctx: Any) -> tf.Tensor:
             if contribution is not None and ctx.replica_id_in_sync_group == slot:
                 return tf.constant(contribution, tf.int32)
             return tf.zeros([size], tf.int32)
@@ -126,11 +129,13 @@ def unpack(
             buffer[a - offset : b - offset] = data[a - start : b - start]
 
 
-def _sizes(layout) -> list[int]:
+def _sizes(layout: Layout) -> list[int]:
     return [int(np.prod(shape, dtype=np.int64)) * dtype.size for dtype, shape in layout]
 
 
-def send_arrays(task: Task, values: Sequence[np.ndarray], layout, chunk: int) -> Exception | None:
+def send_arrays(
+    task: Task, values: Sequence[np.ndarray], layout: Layout, chunk: int
+) -> Exception | None:
     """Broadcasts `values` chunk by chunk; returns the error that spoilt them, if any.
 
     Every chunk is sent even after an error (as zeros), so that every task
@@ -143,7 +148,7 @@ def send_arrays(task: Task, values: Sequence[np.ndarray], layout, chunk: int) ->
       layout: (tf dtype, shape) of each array, as every task knows it.
       chunk: Bytes per all-reduce at most.
     """
-    error = None
+    error: Exception | None = None
     blocks = [np.ascontiguousarray(v) for v in values]
     offsets, total = stream_layout(_sizes(layout))
     for start, stop in chunks(total, chunk):
@@ -157,15 +162,17 @@ def send_arrays(task: Task, values: Sequence[np.ndarray], layout, chunk: int) ->
     return error
 
 
-def receive_arrays(task: Task, layout, chunk: int) -> tuple[list[np.ndarray], Exception | None]:
+def receive_arrays(
+    task: Task, layout: Layout, chunk: int
+) -> tuple[list[np.ndarray], Exception | None]:
     """The planner's arrays, and the error that spoilt them here, if any (see `send_arrays`)."""
-    error = None
+    error: Exception | None = None
     sizes = _sizes(layout)
     offsets, total = stream_layout(sizes)
     try:
         buffers = [np.empty(n, np.uint8) for n in sizes]
     except MemoryError as e:
-        buffers, error = None, e
+        buffers, error = [], e
     for start, stop in chunks(total, chunk):
         words = task.broadcast(None, (stop - start) // 4)
         if error is None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import tensorflow as tf
 
 from warm_start_hooks import _bundle
 from warm_start_hooks import _errors
+from warm_start_hooks import _table
 
 
 def join(directory: str, name: str) -> str:
@@ -104,7 +107,7 @@ def _entry_ends(prefix: str) -> tuple[int, dict[int, tuple[int, str]]] | None:
     try:
         with tf.io.gfile.GFile(prefix + '.index', 'rb') as f:
             data = f.read()
-        for key, value in _bundle.table_entries(data):
+        for key, value in _table.table_entries(data):
             if not key:
                 header = tensor_bundle_pb2.BundleHeaderProto.FromString(value)
                 num_shards = max(1, header.num_shards)
@@ -182,7 +185,7 @@ def _num_shards(index: bytes) -> int | None:
     from tensorflow.core.protobuf import tensor_bundle_pb2
 
     try:
-        key, value = next(iter(_bundle.table_entries(index)))
+        key, value = next(iter(_table.table_entries(index)))
         if key:
             return None
         return max(1, tensor_bundle_pb2.BundleHeaderProto.FromString(value).num_shards)
@@ -222,7 +225,12 @@ def describe_change(prefix: str, before: tuple, shapes: dict, dtypes: dict) -> s
     return _tensor_changes(shapes, dtypes, now_shapes, now_dtypes)
 
 
-def _tensor_changes(shapes, dtypes, now_shapes, now_dtypes) -> str:
+def _tensor_changes(
+    shapes: Mapping[str, Sequence[int]],
+    dtypes: Mapping[str, tf.DType],
+    now_shapes: Mapping[str, Sequence[int]],
+    now_dtypes: Mapping[str, tf.DType],
+) -> str:
     changes = [f'{k!r} is gone' for k in sorted(set(shapes) - set(now_shapes))]
     changes += [f'{k!r} is new' for k in sorted(set(now_shapes) - set(shapes))]
     for k in sorted(set(shapes) & set(now_shapes)):

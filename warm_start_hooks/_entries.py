@@ -78,6 +78,6 @@ class PlanEntry:
     path: str | None = None
     source_path: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.id:
             object.__setattr__(self, 'id', self.name)

@@ -36,7 +36,7 @@ class WarmStartError(Error, ValueError):
         lines += [f'  {i}. {p}' for i, p in enumerate(self.problems, 1)]
         super().__init__('\n'.join(lines))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[WarmStartError], tuple[list[str], str]]:
         # Pickled with its problems, not its message (multiprocessing, distributed jobs).
         return type(self), (self.problems, self.context)
 
@@ -92,10 +92,10 @@ def first_line(e: BaseException) -> str:
 # TensorFlow's `warm_start` and `init_from_checkpoint` raise for a missing
 # checkpoint. Its class is made when first used, so that this module (and the
 # pure modules that import it) do not import TensorFlow.
-_LAZY: dict[str, type] = {}
+_LAZY: dict[str, type[WarmStartError]] = {}
 
 
-def _checkpoint_not_found_error() -> type:
+def _checkpoint_not_found_error() -> type[WarmStartError]:
     import tensorflow as tf
 
     class CheckpointNotFoundError(WarmStartError, tf.errors.NotFoundError):
@@ -119,7 +119,7 @@ def _checkpoint_not_found_error() -> type:
     return CheckpointNotFoundError
 
 
-def __getattr__(name: str) -> type:
+def __getattr__(name: str) -> type[WarmStartError]:
     if name == 'CheckpointNotFoundError':
         if name not in _LAZY:
             _LAZY[name] = _checkpoint_not_found_error()

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from warm_start_hooks import _checkpoint
+from warm_start_hooks import _coerce
 from warm_start_hooks import _errors
 from warm_start_hooks import _settings
 
@@ -42,24 +43,24 @@ def convert(value: Any, estimator_module: Any) -> Any:
       WarmStartError: `value` is invalid, or uses something TensorFlow's warm
         start would drop or do differently (every reason listed).
     """
-    settings = _settings.coerce_settings(value)
+    settings = _coerce.coerce_settings(value)
     problems = settings.problems()
     if not problems:
         problems = differences(settings)
     _errors.raise_if_problems(problems, CONTEXT)
     infos = {
         name: estimator_module.VocabInfo(
-            new_vocab=os.fspath(info.new_vocab),
+            new_vocab=_vocab_path(info.new_vocab),
             new_vocab_size=info.new_vocab_size,
             num_oov_buckets=info.num_oov_buckets,
-            old_vocab=os.fspath(info.old_vocab),
+            old_vocab=_vocab_path(info.old_vocab),
             old_vocab_size=info.old_vocab_size,
             axis=info.axis,
         )
         for name, info in settings.vocab_infos.items()
     }
     return estimator_module.WarmStartSettings(
-        ckpt_to_initialize_from=os.fspath(settings.ckpt_to_initialize_from),
+        ckpt_to_initialize_from=os.fsdecode(settings.ckpt_to_initialize_from),
         vars_to_warm_start=_selection(settings.vars_to_warm_start),
         var_name_to_vocab_info=infos or None,
         var_name_to_prev_var_name=dict(settings.var_name_to_prev_var_name or {}) or None,
@@ -86,8 +87,15 @@ def differences(settings: _settings.WarmStartSettings) -> list[str]:
     return problems
 
 
+def _vocab_path(vocab: _settings.Vocab) -> str:
+    """A vocabulary file's path (`differences` refused vocabularies given as tokens)."""
+    if not isinstance(vocab, (str, bytes, os.PathLike)):
+        raise TypeError(f'Expected a vocabulary file path. Received: {vocab!r}')
+    return os.fsdecode(vocab)
+
+
 def _is_default(value: Any, default: Any) -> bool:
-    empty = ((), [], {}, None)
+    empty: tuple[Any, ...] = ((), [], {}, None)
     return value == default or (value in empty and default in empty and not value)
 
 
@@ -150,12 +158,12 @@ def _vocab_differences(name: str, info: _settings.VocabInfo) -> list[str]:
             f'{where}: TensorFlow ignores old_vocab_size on axis 1 and would use every line of '
             f'the old vocabulary. {_INSTEAD}. Received: old_vocab_size={info.old_vocab_size}'
         )
-    for field in dataclasses.fields(info):
-        value = getattr(info, field.name)
-        if field.kw_only and not _is_default(value, field.default):
+    for option in dataclasses.fields(info):
+        value = getattr(info, option.name)
+        if option.kw_only and not _is_default(value, option.default):
             out.append(
-                f'{where}: {field.name} is an option of this library that TensorFlow does not '
-                f'have. {_INSTEAD}. Received: {field.name}={value!r}'
+                f'{where}: {option.name} is an option of this library that TensorFlow does not '
+                f'have. {_INSTEAD}. Received: {option.name}={value!r}'
             )
     return out
 

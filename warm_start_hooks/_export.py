@@ -60,15 +60,16 @@ class _ExportsWarmStartedValues:
 
     def _export_all_saved_models(  # The one export method Estimator lets subclasses override.
         self,
-        export_dir_base,
-        input_receiver_fn_map,
-        assets_extra=None,
-        as_text=False,
-        checkpoint_path=None,
-        strip_default_attrs=True,
-    ):
-        export = super()._export_all_saved_models  # pylint: disable=no-member
-        own = checkpoint_path or self.latest_checkpoint()  # pylint: disable=no-member
+        export_dir_base: Any,
+        input_receiver_fn_map: dict[str, Any],
+        assets_extra: Any = None,
+        as_text: bool = False,
+        checkpoint_path: str | None = None,
+        strip_default_attrs: bool = True,
+    ) -> Any:
+        # Both are the Estimator's, which this class precedes in the made class's bases.
+        export = super()._export_all_saved_models  # type: ignore[misc]
+        own = checkpoint_path or self.latest_checkpoint()  # type: ignore[attr-defined]
         if own or not any(input_receiver_fn_map.get(m) for m in _MODES):
             return export(
                 export_dir_base,

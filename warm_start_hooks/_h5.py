@@ -39,7 +39,7 @@ def is_h5_path(path: Any) -> bool:
     return isinstance(path, (str, os.PathLike)) and os.fspath(path).endswith(SUFFIX)
 
 
-def _h5py():
+def _h5py() -> Any:
     try:
         import h5py  # pylint: disable=g-import-not-at-top
     except ImportError as e:
@@ -246,24 +246,24 @@ def keras_layout(model: Any) -> dict[int, list[str]]:
     class _Recorder(saving_lib.H5IOStore):
         """Records `store[key] = variable` instead of writing it."""
 
-        def __init__(self):  # pylint: disable=super-init-not-called
+        def __init__(self) -> None:  # pylint: disable=super-init-not-called
             self.found: dict[int, list[str]] = {}
             self.kept: list[Any] = []  # Keeps recorded objects alive: ids stay unique.
             self._path = ''
 
-        def __bool__(self):
+        def __bool__(self) -> bool:
             return True
 
-        def make(self, path, metadata=None):
+        def make(self, path: str, metadata: Any = None) -> _Recorder:
             self._path = path
             return self
 
-        def __setitem__(self, key, value):
+        def __setitem__(self, key: str, value: Any) -> None:
             self.kept.append(value)
             base = f'{self._path}/vars' if self._path else 'vars'
             self.found.setdefault(id(value), []).append(f'{base}/{key}')
 
-        def close(self):
+        def close(self) -> None:
             pass
 
     recorder = _Recorder()

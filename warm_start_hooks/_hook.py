@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from warm_start_hooks import _api
 from warm_start_hooks import _apply
+from warm_start_hooks import _coerce
 from warm_start_hooks import _distribute
 from warm_start_hooks import _errors
 from warm_start_hooks import _hook_outcome
@@ -128,14 +129,14 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         summary_dir: str | os.PathLike | None = None,
         write_summary: bool = True,
     ):
-        problems = []
-        self._settings = None
+        problems: list[str] = []
+        parsed = None
         try:
-            self._settings = _settings.coerce_settings(settings)
+            parsed = _coerce.coerce_settings(settings)
         except _errors.WarmStartError as e:
             problems.extend(e.problems)
-        if self._settings is not None:
-            problems.extend(self._settings.problems())
+        if parsed is not None:
+            problems.extend(parsed.problems())
         if isinstance(model_dir, bytes):
             try:
                 model_dir = model_dir.decode('utf-8')
@@ -158,6 +159,9 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
             )
         problems.extend(_summary.problems('summary_dir', summary_dir, write_summary))
         _errors.raise_if_problems(problems, 'WarmStartHook')
+        if parsed is None:  # Not reached: why the settings could not be read was raised above.
+            raise _errors.WarmStartError(['settings could not be read.'], 'WarmStartHook')
+        self._settings = parsed
         self._model_dir = None if model_dir is None else os.fspath(model_dir)
         self._log_report = log_report
         self._is_chief = is_chief
@@ -172,12 +176,12 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         return self._settings
 
     def _reset(self) -> None:
-        self._plan = None
-        self._own_checkpoint = None
-        self._applied_check = None
+        self._plan: _plan.Plan | None = None
+        self._own_checkpoint: str | None = None
+        self._applied_check: Any = None
         self._seconds = 0.0
         self._decided = False
-        self._not_chief = None
+        self._not_chief: _distribute.TaskRole | None = None
 
     def begin(self) -> None:
         """Plans the warm start and overrides the selected variables' initializers.
@@ -231,7 +235,7 @@ class WarmStartHook(tf.compat.v1.train.SessionRunHook):
         if self._decided:
             return  # A recovered session; the first one decided.
         self._decided = True
-        source = os.fspath(self._settings.ckpt_to_initialize_from)
+        source = os.fsdecode(self._settings.ckpt_to_initialize_from)
         if self._not_chief is not None:
             self.report = _hook_outcome.not_chief_report(
                 self._not_chief, source, session, self._applied_check

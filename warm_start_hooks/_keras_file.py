@@ -224,20 +224,20 @@ def _keras_package(model: Any) -> str | None:
 class _Recorder:
     """A weights store that records where each variable would be written."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.found: dict[int, list[str]] = {}
         self.kept: list[Any] = []  # Keeps recorded objects alive: ids stay unique.
         self._path = ''
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return True
 
-    def make(self, path, metadata=None):
+    def make(self, path: str, metadata: Any = None) -> _Recorder:
         del metadata
         self._path = path
         return self
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: str, value: Any) -> None:
         self.kept.append(value)
         base = f'{self._path}/vars' if self._path else 'vars'
         self.found.setdefault(id(value), []).append(f'{base}/{key}')
@@ -255,9 +255,10 @@ class _Keras2Recorder(_Recorder):
         super().__init__()
         self._default_save = default_save
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: str, value: Any) -> None:
         owner = sys._getframe(1).f_locals.get('self')  # pylint: disable=protected-access
-        if getattr(type(owner), 'save_own_variables', None) is not self._default_save:
+        default = getattr(type(owner), 'save_own_variables', None) is self._default_save
+        if owner is None or not default:
             return
         weights = list(owner._trainable_weights) + list(owner._non_trainable_weights)  # pylint: disable=protected-access
         variable = weights[int(key)]

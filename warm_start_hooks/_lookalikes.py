@@ -14,12 +14,20 @@ from __future__ import annotations
 import numpy as np
 
 from warm_start_hooks import _tokens
+from warm_start_hooks import _vocab
 
 # Examples shown in a note, at most.
 _SHOWN = 5
 
 
-def notes(old, new, var_name: str, old_size=-1, new_size=-1, old_index=None) -> list[str]:
+def notes(
+    old: _vocab.Vocab,
+    new: _vocab.Vocab,
+    var_name: str,
+    old_size: int = -1,
+    new_size: int = -1,
+    old_index: np.ndarray | None = None,
+) -> list[str]:
     """Look-alikes within each vocabulary and across the two, as notes.
 
     Args:
@@ -68,7 +76,7 @@ def notes(old, new, var_name: str, old_size=-1, new_size=-1, old_index=None) -> 
     return out
 
 
-def _groups(vocab, size: int, stripped: _tokens.Tokens) -> list[list[int]]:
+def _groups(vocab: _vocab.Vocab, size: int, stripped: _tokens.Tokens) -> list[list[int]]:
     """Groups of distinct tokens (first occurrences) whose stripped forms are equal."""
     if np.array_equal(stripped.lengths, vocab.used(size).lengths):
         return []

@@ -53,9 +53,10 @@ def vocab_tokens(value: Any) -> Any:
         return _lookup_rows.texts(value.get_vocabulary())
     if hasattr(value, 'get_vocabulary') and callable(value.get_vocabulary):
         return vocab_tokens(_tokenizer_vocabulary(value))
-    mapping = getattr(value, 'mapping', None)  # A dict's keys() view knows its dict.
-    if isinstance(value, Mapping) or isinstance(mapping, Mapping):
-        tokens = _by_id(value if isinstance(value, Mapping) else mapping)
+    # A dict's keys() view knows its dict.
+    mapping = value if isinstance(value, Mapping) else getattr(value, 'mapping', None)
+    if isinstance(mapping, Mapping):
+        tokens = _by_id(mapping)
         return value if tokens is None else tokens
     if isinstance(value, Sequence) or hasattr(value, 'tolist'):
         items = value.tolist() if hasattr(value, 'tolist') else value
@@ -130,7 +131,9 @@ def lookup_vocabularies(
     return new_rows, old_rows
 
 
-def _check_arguments(new_lookup, old_vocab, old_layout, old_num_oov_buckets) -> None:
+def _check_arguments(
+    new_lookup: Any, old_vocab: Any, old_layout: Any, old_num_oov_buckets: Any
+) -> None:
     """Raises a WarmStartError listing what is wrong with `from_lookup`'s arguments."""
     where = 'VocabInfo.from_lookup'
     if not _lookup_rows.is_lookup_layer(new_lookup):
@@ -207,7 +210,7 @@ def _used(tokens: tuple[str, ...], size: int) -> tuple[str, ...]:
 
 
 def from_lookup(
-    cls: type,
+    cls: Any,
     new_lookup: Any,
     old_vocab: Any,
     *,

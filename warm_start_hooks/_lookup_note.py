@@ -11,25 +11,39 @@ them as notes that name `VocabInfo.from_lookup` as the fix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import Any
+from typing import Protocol
 
 from warm_start_hooks import _errors
 from warm_start_hooks import _lookup_rows
+
+
+class Tokens(Protocol):
+    """Tokens by position: a list of `str`, or a `_vocab.Vocab` (read on demand)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: Any, /) -> Any: ...
+
+    def __contains__(self, token: object, /) -> bool: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
 
 # First entries of a lookup layer's `get_vocabulary()`: the default mask and OOV tokens.
 _LOOKUP_HEADS = ('', '[UNK]')
 
 
-def _looks_like_lookup(tokens: Sequence[str]) -> bool:
+def _looks_like_lookup(tokens: Tokens) -> bool:
     """Whether `tokens` start as a lookup layer's `get_vocabulary()` does."""
     return bool(tokens) and tokens[0] in _LOOKUP_HEADS
 
 
 def layout_note(
     var_name: str,
-    new_tokens: Sequence[str],
-    old_tokens: Sequence[str],
+    new_tokens: Tokens,
+    old_tokens: Tokens,
     num_oov_buckets: int,
     root: Any = None,
 ) -> str | None:
@@ -75,7 +89,7 @@ def layout_note(
     return None
 
 
-def _heads_matched(new_tokens: Sequence[str], old_tokens: Sequence[str]) -> bool:
+def _heads_matched(new_tokens: Tokens, old_tokens: Tokens) -> bool:
     """Whether the lookup-like side's leading special entries are tokens of the other side.
 
     E.g. an Estimator vocabulary given with its OOV bucket named '[UNK]' after
@@ -92,7 +106,7 @@ def _heads_matched(new_tokens: Sequence[str], old_tokens: Sequence[str]) -> bool
     return all(head in other for head in heads)
 
 
-def _lookup_with_plain_vocab(root: Any, tokens: Sequence[str]) -> str | None:
+def _lookup_with_plain_vocab(root: Any, tokens: Tokens) -> str | None:
     """The name of a lookup layer of `root` with special rows whose tokens are `tokens`."""
     flatten = getattr(root, '_flatten_layers', None)
     if flatten is None or not tokens or _lookup_rows.is_reserved(tokens[0]):

@@ -45,10 +45,8 @@ def tf_estimator(received: str) -> Any:
     return module
 
 
-def _check_modes(modes: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
-    if isinstance(modes, str):
-        modes = (modes,)
-    modes = tuple(modes) if isinstance(modes, (list, tuple, set, frozenset)) else (modes,)
+def _check_modes(given: Any) -> tuple[tuple[str, ...], list[str]]:
+    modes = tuple(given) if isinstance(given, (list, tuple, set, frozenset)) else (given,)
     bad = [m for m in modes if not isinstance(m, str) or m not in _SPEC_HOOKS]
     if bad or not modes:
         return modes, [
@@ -90,7 +88,7 @@ class WarmStartModelFn:
         """The report of the latest session that used this `model_fn`."""
         return None if self._last_hook is None else self._last_hook.report
 
-    def __call__(self, features, labels, mode, params, config):
+    def __call__(self, features: Any, labels: Any, mode: Any, params: Any, config: Any) -> Any:
         kwargs = {}
         if 'labels' in self._args:
             kwargs['labels'] = labels
@@ -193,6 +191,8 @@ def with_warm_start(
         problems.extend(e.problems)
         hook = None
     _errors.raise_if_problems(problems, 'with_warm_start')
+    if hook is None:  # Not reached: why the settings could not be read was raised above.
+        raise _errors.WarmStartError(['settings could not be read.'], 'with_warm_start')
     return WarmStartModelFn(model_fn, hook.settings, modes, log_report)
 
 

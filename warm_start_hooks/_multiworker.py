@@ -39,6 +39,9 @@ from warm_start_hooks import _plan
 from warm_start_hooks import _report
 from warm_start_hooks import _variables
 
+# A part and its new value.
+_PartValue = tuple[_variables.Part, np.ndarray]
+
 # What a task says in the first exchange: it starts fresh, or resumes from saved state.
 _READY, _RESUMES = 1, 2
 
@@ -108,9 +111,11 @@ def run(
     parts = [p for t in pool.everything for p in t.parts]
     states = task.gather([_RESUMES if skip_reason else _READY, _fingerprint(pool)])
     _agree(states, task)
-    if all(state == _RESUMES for state in states[:, 0] if state):
+    if skip_reason and all(state == _RESUMES for state in states[:, 0] if state):
         return Result(_report.WarmStartReport.skipped(source, skip_reason), None, ())
-    plan = values = error = None
+    plan: _plan.Plan | None = None
+    values: list[_PartValue] = []
+    error: Exception | None = None
     payload = b''
     if task.is_planner:
         plan, values, payload, error = _prepare(make_plan, parts)
@@ -161,10 +166,12 @@ def _fingerprint(pool: _variables.Pool) -> int:
     return zlib.crc32(text.encode()) % (2**31 - 2) + 1  # Never 0, which means "no task".
 
 
-def _prepare(make_plan, parts):
+def _prepare(
+    make_plan: Callable[[], _plan.Plan], parts: list[_variables.Part]
+) -> tuple[_plan.Plan | None, list[_PartValue], bytes, Exception | None]:
     """On the planning task: (plan, [(part, value)], payload, None), or a failure's payload.
 
-    A failure is sent to every task, and raised here as it is: (None, None,
+    A failure is sent to every task, and raised here as it is: (None, [],
     payload, error).
     """
     index = {id(p.variable): i for i, p in enumerate(parts)}
@@ -189,11 +196,11 @@ def _prepare(make_plan, parts):
             'report': report,
         }
     except Exception as e:  # pylint: disable=broad-except
-        return None, None, json.dumps(_error_message(e)).encode(), e
+        return None, [], json.dumps(_error_message(e)).encode(), e
     return plan, values, json.dumps(message, default=_json_default).encode(), None
 
 
-def _json_default(x):
+def _json_default(x: Any) -> Any:
     if isinstance(x, (np.integer, np.floating)):
         return x.item()
     if isinstance(x, (tuple, set, frozenset)):
@@ -224,7 +231,9 @@ def _error_from(message: dict[str, Any], task: _collective.Task) -> BaseExceptio
 # ---- assigning, all or none ------------------------------------------------------
 
 
-def _assign_agreed(task: _collective.Task, values, prefix: str, error: Exception | None) -> None:
+def _assign_agreed(
+    task: _collective.Task, values: list[_PartValue], prefix: str, error: Exception | None
+) -> None:
     """Assigns on every task; if any task failed, every task restores its old values.
 
     Args:
@@ -233,7 +242,7 @@ def _assign_agreed(task: _collective.Task, values, prefix: str, error: Exception
       prefix: The checkpoint, for messages.
       error: What already went wrong on this task (then it assigns nothing).
     """
-    done = []
+    done: list[tuple[_variables.Part, Any]] = []
     if error is None:
         try:
             done = _apply.assign_all(values, prefix, keep_old=True)

@@ -73,9 +73,10 @@ class SavedGraph:
         """The node that object path `path` ('model/layers/0/kernel') reaches, or None."""
         node = start
         for name in path.split('/') if path else ():
-            node = self.children[node].get(name)
-            if node is None:
+            child = self.children[node].get(name)
+            if child is None:
                 return None
+            node = child
         return node
 
     def keys_by_full_name(self) -> dict[str, list[str]]:

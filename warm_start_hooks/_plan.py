@@ -24,6 +24,8 @@ import os
 import re
 from typing import Any
 
+import numpy as np
+
 from warm_start_hooks import _checkpoint
 from warm_start_hooks import _distribute
 from warm_start_hooks import _entries
@@ -36,7 +38,6 @@ from warm_start_hooks import _plan_select
 from warm_start_hooks import _plan_vocab
 from warm_start_hooks import _settings
 from warm_start_hooks import _variables
-from warm_start_hooks import _vocab
 
 COPY = _entries.COPY
 REMAP = _entries.REMAP
@@ -55,7 +56,7 @@ class Plan:
       source: The opened checkpoint.
       settings: The settings it was made from.
       targets: Entry id -> `Target` (ids are unique; names may repeat).
-      remaps: Entry id -> (`Remapping`, `VocabInfo`, old `Vocab`).
+      remaps: Entry id -> (`Remapping`, `VocabInfo`, old `Vocab` if a donor row needs it).
       unused_keys: Checkpoint tensors no entry reads.
       notes: Things worth knowing that are not errors.
       graph: Whether the targets are graph-mode variables.
@@ -65,7 +66,7 @@ class Plan:
     source: Any
     settings: _settings.WarmStartSettings
     targets: dict[str, _variables.Target]
-    remaps: dict[str, tuple[_vocab.Remapping, _settings.VocabInfo, _vocab.Vocab]]
+    remaps: dict[str, _plan_vocab.Remap]
     unused_keys: list[str]
     notes: list[str]
     graph: bool
@@ -112,7 +113,9 @@ def build_plan(
     return _assemble(settings, pool, source, sel, entries, vocabs, decided.notes, unused_keys)
 
 
-def _prepare(settings, source):
+def _prepare(
+    settings: _settings.WarmStartSettings, source: Any
+) -> tuple[list[str], _names.RenameRules | None, Any]:
     """Settings problems, compiled rules and the opened checkpoint (stage 0).
 
     Settings problems are listed with everything else found, not alone: one
@@ -143,7 +146,9 @@ def _prepare(settings, source):
     return problems, rules, source
 
 
-def _unused_rules(rules, used: set[int], sel) -> list[str]:
+def _unused_rules(
+    rules: _names.RenameRules | None, used: set[int], sel: _plan_select.Selected
+) -> list[str]:
     if rules is None:
         return []
     names = sorted({t.name for t in sel.targets})
@@ -155,7 +160,7 @@ def _unused_rules(rules, used: set[int], sel) -> list[str]:
     ]
 
 
-def _unused_keys(source, entries: list[PlanEntry]) -> list[str]:
+def _unused_keys(source: Any, entries: list[PlanEntry]) -> list[str]:
     used = {e.source_key for e in entries if e.source_key is not None}
     return [
         k
@@ -164,7 +169,7 @@ def _unused_keys(source, entries: list[PlanEntry]) -> list[str]:
     ]
 
 
-def _strict_problems(settings, unused_keys: list[str]) -> list[str]:
+def _strict_problems(settings: _settings.WarmStartSettings, unused_keys: list[str]) -> list[str]:
     if not settings.strict:
         return []
     ignore = [re.compile(p) for p in settings.ignore_checkpoint_keys]
@@ -178,7 +183,16 @@ def _strict_problems(settings, unused_keys: list[str]) -> list[str]:
     ]
 
 
-def _assemble(settings, pool, source, sel, entries, vocabs, notes, unused_keys) -> Plan:
+def _assemble(
+    settings: _settings.WarmStartSettings,
+    pool: _variables.Pool,
+    source: Any,
+    sel: _plan_select.Selected,
+    entries: list[PlanEntry],
+    vocabs: _plan_vocab.Vocabs,
+    notes: list[str],
+    unused_keys: list[str],
+) -> Plan:
     """Stage 5: the `Plan`, keyed by entry id, with each part's rows where there are parts."""
     targets = {sel.ids[id(t)]: t for t in sel.targets}
     remaps = {sel.ids[i]: remap for i, remap in vocabs.remaps.items()}
@@ -195,12 +209,17 @@ def _assemble(settings, pool, source, sel, entries, vocabs, notes, unused_keys) 
     )
 
 
-def _with_parts_detail(entry, targets, remaps):
+def _with_parts_detail(
+    entry: PlanEntry,
+    targets: dict[str, _variables.Target],
+    remaps: dict[str, _plan_vocab.Remap],
+) -> PlanEntry:
     """`entry` with the rows of each part, for a variable stored in several parts."""
     target = targets.get(entry.id)
     if target is None or len(target.parts) < 2 or entry.action == SKIP:
         return entry
-    index, new_size = None, 0
+    index: np.ndarray | None = None
+    new_size = 0
     if entry.id in remaps and remaps[entry.id][1].axis == 0:
         remap = remaps[entry.id][0]
         index, new_size = remap.full_index(), len(remap.old_index)

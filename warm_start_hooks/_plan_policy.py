@@ -17,9 +17,11 @@ from typing import Any
 import tensorflow as tf
 
 from warm_start_hooks import _entries
+from warm_start_hooks import _plan_resolve
 from warm_start_hooks import _plan_select
 from warm_start_hooks import _plan_vocab
 from warm_start_hooks import _settings
+from warm_start_hooks import _variables
 
 
 @dataclasses.dataclass
@@ -49,7 +51,7 @@ def dtype_problem(
 def decide(
     settings: _settings.WarmStartSettings,
     sel: _plan_select.Selected,
-    resolved: dict[int, Any],
+    resolved: dict[int, _plan_resolve.Resolution],
     vocabs: _plan_vocab.Vocabs,
     source: Any,
 ) -> Decided:
@@ -79,7 +81,14 @@ def decide(
     return out
 
 
-def _shape_mismatch(t, sel, source, r, settings, out: Decided) -> None:
+def _shape_mismatch(
+    t: _variables.Target,
+    sel: _plan_select.Selected,
+    source: Any,
+    r: _plan_resolve.Resolution,
+    settings: _settings.WarmStartSettings,
+    out: Decided,
+) -> None:
     src_shape, shape = tuple(source.shapes[r.key]), tuple(t.full_shape)
     policy = _shape_policy(settings.shape_policy, t.name)
     what = (
@@ -128,7 +137,15 @@ def _shape_policy(policy: str | Mapping[str, str], name: str) -> str:
     return _settings.ERROR
 
 
-def _entry(t, sel, source, action, r, vocab=None, reason=None) -> _entries.PlanEntry:
+def _entry(
+    t: _variables.Target,
+    sel: _plan_select.Selected,
+    source: Any,
+    action: str,
+    r: _plan_resolve.Resolution,
+    vocab: _entries.VocabStats | None = None,
+    reason: str | None = None,
+) -> _entries.PlanEntry:
     src_dtype = source.dtypes[r.key]
     return _entries.PlanEntry(
         name=t.name,
@@ -150,7 +167,13 @@ def _entry(t, sel, source, action, r, vocab=None, reason=None) -> _entries.PlanE
     )
 
 
-def _skip(t, sel, source, key, reason) -> _entries.PlanEntry:
+def _skip(
+    t: _variables.Target,
+    sel: _plan_select.Selected,
+    source: Any,
+    key: str | None,
+    reason: str | None,
+) -> _entries.PlanEntry:
     return _entries.PlanEntry(
         name=t.name,
         action=_entries.SKIP,

@@ -31,6 +31,7 @@ from warm_start_hooks import _errors
 from warm_start_hooks import _names
 from warm_start_hooks import _plan_select
 from warm_start_hooks import _settings
+from warm_start_hooks import _slots
 from warm_start_hooks import _variables
 
 SAME = 'same'
@@ -102,7 +103,13 @@ def resolve_sources(
     return out
 
 
-def _ask(t, sel, rules, out: Resolved, follow_slots: bool = True) -> _Ask | None:
+def _ask(
+    t: _variables.Target,
+    sel: _plan_select.Selected,
+    rules: _names.RenameRules | None,
+    out: Resolved,
+    follow_slots: bool = True,
+) -> _Ask | None:
     """What was said for `t`: an assignment, a rename, a rule, or its variable's (slots).
 
     None when that is itself a problem (recorded in `out`).
@@ -114,7 +121,7 @@ def _ask(t, sel, rules, out: Resolved, follow_slots: bool = True) -> _Ask | None
         return _Ask(name, 'var_name_to_prev_var_name', by_identity)
     matches = rules.all_matches(t.name) if rules is not None else []
     out.rules_used.update(m.rule_index for m in matches)
-    if len(matches) > 1:
+    if len(matches) > 1 and rules is not None:
         patterns = [rules.patterns[m.rule_index] for m in matches]
         out.problems.append(
             f'variable {t.name!r} is matched by {len(matches)} rules ({patterns}); a variable '
@@ -130,14 +137,21 @@ def _ask(t, sel, rules, out: Resolved, follow_slots: bool = True) -> _Ask | None
     return _Ask(t.name, SAME, default=True)
 
 
-def _follow_variable(t, slot, sel, rules, out: Resolved) -> _Ask | None:
+def _follow_variable(
+    t: _variables.Target,
+    slot: _slots.Slot,
+    sel: _plan_select.Selected,
+    rules: _names.RenameRules | None,
+    out: Resolved,
+) -> _Ask | None:
     """A slot asks for its variable's checkpoint name, renamed as the variable was."""
     scratch = Resolved({}, set(), [])  # Each variable reports its own problems.
-    asks = {_ask(p, sel, rules, scratch, follow_slots=False) for p in slot.parents}
+    found = [_ask(p, sel, rules, scratch, follow_slots=False) for p in slot.parents]
     out.rules_used |= scratch.rules_used
     infos = {id(sel.vocab_infos.get(id(p))) for p in slot.parents}
-    if None in asks:
+    if any(a is None for a in found):
         return None  # The variable's own problem is listed.
+    asks = {a for a in found if a is not None}
     if len(asks) != 1 or len(infos) != 1:
         out.problems.append(
             f'slot {t.name!r} belongs to one of {len(slot.parents)} variables named '
@@ -155,7 +169,13 @@ def _follow_variable(t, slot, sel, rules, out: Resolved) -> _Ask | None:
     return _Ask(slot.naming.rename(parent.name), of, default=parent.default)
 
 
-def _look_up(t, ask: _Ask, source, bound, settings) -> Resolution | str:
+def _look_up(
+    t: _variables.Target,
+    ask: _Ask,
+    source: Any,
+    bound: dict[int, str],
+    settings: _settings.WarmStartSettings,
+) -> Resolution | str:
     """The tensor `ask` finds for `t`: a `Resolution`, or a problem."""
     if ask.name is _names.IGNORE:
         return Resolution(None, '', ask.renamed_by, True, ask.why_ignored)
@@ -178,7 +198,7 @@ def _look_up(t, ask: _Ask, source, bound, settings) -> Resolution | str:
     return Resolution(keys[0], ask.name, renamed_by, ask.by_identity)
 
 
-def _missing(t, name: str, source) -> str:
+def _missing(t: _variables.Target, name: str, source: Any) -> str:
     tip = _errors.did_you_mean(name, source.names())
     return (
         f'variable {_shown(t)}: tensor {name!r} is not in checkpoint {source.prefix!r}.{tip} '
@@ -187,7 +207,7 @@ def _missing(t, name: str, source) -> str:
     )
 
 
-def _ambiguous_tensor(t, name: str, keys: list[str], source) -> str:
+def _ambiguous_tensor(t: _variables.Target, name: str, keys: list[str], source: Any) -> str:
     shown = [source.display_name(k) for k in keys]
     return (
         f'variable {_shown(t)} looks up {name!r}, which names {len(keys)} tensors in '
@@ -199,14 +219,16 @@ def _ambiguous_tensor(t, name: str, keys: list[str], source) -> str:
     )
 
 
-def _shown(t) -> str:
+def _shown(t: _variables.Target) -> str:
     return f'{t.name!r} (at {t.path})' if t.path else repr(t.name)
 
 
-def _name_conflicts(sel, resolutions: dict[int, Resolution], source) -> list[str]:
+def _name_conflicts(
+    sel: _plan_select.Selected, resolutions: dict[int, Resolution], source: Any
+) -> list[str]:
     """Variables that share a name and found tensors only by it; names that take another's."""
     problems = []
-    by_name: dict[str, list] = {}
+    by_name: dict[str, list[_variables.Target]] = {}
     for t in sel.targets:
         r = resolutions.get(id(t))
         if id(t) in sel.twins and r is not None and r.key is not None and not r.by_identity:
@@ -214,7 +236,7 @@ def _name_conflicts(sel, resolutions: dict[int, Resolution], source) -> list[str
     for name, twins in by_name.items():
         if len(twins) > 1:
             problems.append(_twins_problem(name, twins, source))
-    owner_of = {}
+    owner_of: dict[str | None, _variables.Target] = {}
     for t in sel.targets:
         r = resolutions.get(id(t))
         if r is not None and r.renamed_by == OBJECT_PATH:
@@ -233,7 +255,7 @@ def _name_conflicts(sel, resolutions: dict[int, Resolution], source) -> list[str
     return problems
 
 
-def _twins_problem(name: str, twins: list, source) -> str:
+def _twins_problem(name: str, twins: list[_variables.Target], source: Any) -> str:
     why = (
         'the checkpoint is name-based, and one name is one tensor'
         if not source.object_based

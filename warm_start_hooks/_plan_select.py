@@ -186,9 +186,12 @@ def describe_all(targets: list[_variables.Target]) -> str:
     return ', '.join(f'{t.name} at {t.path}' if t.path else t.name for t in targets)
 
 
-def _usable_infos(infos: dict[int, tuple[Any, bool]]):
+def _usable_infos(
+    infos: dict[int, tuple[Any, bool]],
+) -> tuple[dict[int, _settings.VocabInfo], set[int]]:
     """VocabInfos converted from TensorFlow's; those with problems set apart."""
-    usable, bad = {}, set()
+    usable: dict[int, _settings.VocabInfo] = {}
+    bad: set[int] = set()
     for tid, (info, _) in infos.items():
         if not isinstance(info, _settings.VocabInfo):
             info = _settings.from_tf_vocab_info(info)
@@ -199,7 +202,12 @@ def _usable_infos(infos: dict[int, tuple[Any, bool]]):
     return usable, bad
 
 
-def _has_vocab(t, vocab_infos, bad_infos, slots) -> bool:
+def _has_vocab(
+    t: _variables.Target,
+    vocab_infos: dict[int, _settings.VocabInfo],
+    bad_infos: set[int],
+    slots: dict[int, _slots.Slot],
+) -> bool:
     """Whether `t` or the variable it is a slot of has a VocabInfo."""
     ids = {id(t)} | {id(p) for p in (slots[id(t)].parents if id(t) in slots else ())}
     return bool(ids & (set(vocab_infos) | bad_infos))
@@ -210,7 +218,9 @@ def entry_ids(targets: list[_variables.Target]) -> dict[int, str]:
     count: dict[str, int] = {}
     for t in targets:
         count[t.name] = count.get(t.name, 0) + 1
-    out, seen, k = {}, set(), {}
+    out: dict[int, str] = {}
+    seen: set[str] = set()
+    k: dict[str, int] = {}
     for t in targets:
         if count[t.name] == 1:
             uid = t.name

@@ -13,6 +13,7 @@ remapped once. All vocabulary reading, checking and matching goes through
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -24,8 +25,9 @@ from warm_start_hooks import _settings
 from warm_start_hooks import _vocab
 from warm_start_hooks import _vocab_check
 
-# A remap's result: the remapping, the info used, and the old vocabulary read.
-Remap = tuple[_vocab.Remapping, _settings.VocabInfo, _vocab.Vocab]
+# A remap's result: the remapping, the info used, and the old vocabulary read (kept only
+# when a donor token's row is copied: `new_row_init=('copy', token)`).
+Remap = tuple[_vocab.Remapping, _settings.VocabInfo, _vocab.Vocab | None]
 
 
 @dataclasses.dataclass
@@ -99,14 +101,23 @@ def plan_vocab(
     return out
 
 
-def _layout_notes(target, info, cache, root) -> list[str]:
+def _layout_notes(
+    target: Any, info: _settings.VocabInfo, cache: dict[Any, Any], root: Any
+) -> list[str]:
     """A warning when a vocabulary looks like a Keras lookup layer's but is not used as one."""
     new, old = (_vocab_check.read_cached(v, cache) for v in (info.new_vocab, info.old_vocab))
     note = _lookup_note.layout_note(target.name, new, old, info.num_oov_buckets, root)
     return [note] if note else []
 
 
-def _plan_one(target, key, source, info, settings, cache):
+def _plan_one(
+    target: Any,
+    key: str,
+    source: Any,
+    info: _settings.VocabInfo,
+    settings: _settings.WarmStartSettings,
+    cache: dict[Any, Any],
+) -> tuple[Remap, _entries.VocabStats, list[str]] | list[str]:
     """(Remap, VocabStats, notes) for one target, or its problems."""
     src_shape, src_dtype = source.shapes[key], source.dtypes[key]
     problems = _shape_problems(target, key, src_shape, info)
@@ -115,13 +126,15 @@ def _plan_one(target, key, source, info, settings, cache):
     problems += _info_problems(target, info, src_dtype, settings)
     checked = _vocab_check.check_pair(info, target.name, cache, src_shape[info.axis], key)
     problems += checked.problems
-    if problems:
-        return problems
     remap = checked.remapping
+    if problems or remap is None:  # A remapping comes with no problems, and only then.
+        return problems
     return (remap, info, checked.old), _stats(remap, info), checked.notes
 
 
-def _shape_problems(target, key, src_shape, info) -> list[str]:
+def _shape_problems(
+    target: Any, key: str, src_shape: Sequence[int], info: _settings.VocabInfo
+) -> list[str]:
     name, shape = target.name, target.full_shape
     if len(shape) != 2:
         return [
@@ -157,9 +170,15 @@ def _shape_problems(target, key, src_shape, info) -> list[str]:
     return problems
 
 
-def _info_problems(target, info, src_dtype, settings) -> list[str]:
+def _info_problems(
+    target: Any,
+    info: _settings.VocabInfo,
+    src_dtype: tf.DType,
+    settings: _settings.WarmStartSettings,
+) -> list[str]:
     """The initialiser, and what the 'tf_ops' backend can do (checked now, not at run time)."""
-    name, problems = target.name, []
+    name = target.name
+    problems: list[str] = []
     if info.backup_initializer is not None and not callable(info.backup_initializer):
         # E.g. a string from a JSON settings file: it is never evaluated.
         problems.append(
@@ -187,7 +206,7 @@ def _info_problems(target, info, src_dtype, settings) -> list[str]:
     return problems
 
 
-def _stats(remap, info) -> _entries.VocabStats:
+def _stats(remap: _vocab.Remapping, info: _settings.VocabInfo) -> _entries.VocabStats:
     if isinstance(info.new_row_init, tuple):
         init = f'copy {info.new_row_init[1]!r}'
     elif info.new_row_init is not None:

@@ -11,15 +11,20 @@ import time
 
 import tensorflow as tf
 
+from warm_start_hooks import _report
+
 FILENAME = 'warm_start_provenance.json'
 
 
-def write(directory: str, report, fingerprint: str) -> str:
+def write(
+    directory: str | bytes | os.PathLike, report: _report.WarmStartReport, fingerprint: str
+) -> str:
     """Writes `warm_start_provenance.json` into `directory`; returns its path.
 
     The file records the source checkpoint, its fingerprint (sha256 of the
     index and data file sizes), when, and each variable's source and action.
     """
+    directory = os.fsdecode(directory)
     tf.io.gfile.makedirs(directory)
     path = os.path.join(directory, FILENAME)
     data = {

@@ -5,7 +5,7 @@ Do not import this module directly; use `import warm_start_hooks` instead.
 Both are frozen dataclasses whose positional fields and defaults match
 `tf.compat.v1.train.VocabInfo` and `tf.estimator.WarmStartSettings`. Every
 option that TensorFlow lacks is keyword-only, and its default keeps
-TensorFlow's behaviour.
+TensorFlow's behaviour. `_coerce` makes them from the other forms users give.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Union
 
-from warm_start_hooks import _errors
 from warm_start_hooks import _lookup
 from warm_start_hooks import _validation
 
@@ -117,7 +116,7 @@ class VocabInfo:
     seed: int = 0
     allow_no_overlap: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # A `bytes` vocabulary is a path, as TensorFlow reads it, never a sequence of bytes.
         # Tokenizers, lookup layers and token -> id views become token tuples here,
         # so everything downstream sees a path or a sequence of strings.
@@ -203,7 +202,7 @@ class WarmStartSettings:
         written there. Defaults to `None`.
     """
 
-    ckpt_to_initialize_from: str | os.PathLike
+    ckpt_to_initialize_from: str | bytes | os.PathLike
     vars_to_warm_start: str | Sequence[Any] | None = '.*'
     var_name_to_vocab_info: Mapping[str, VocabInfo] | None = None
     var_name_to_prev_var_name: Mapping[str, str] | None = None
@@ -218,9 +217,9 @@ class WarmStartSettings:
     include_slots: bool = False
     remap_backend: str = NUMPY
     max_bytes_in_memory: int | str | None = AUTO
-    provenance_dir: str | None = None
+    provenance_dir: str | bytes | os.PathLike | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # `Estimator.export_saved_model()` returns `bytes`; TensorFlow accepts them as paths.
         for field in ('ckpt_to_initialize_from', 'provenance_dir'):
             _decode_path(self, field)
@@ -269,11 +268,16 @@ class WarmStartSettings:
 
     @property
     def vocab_infos(self) -> dict[str, VocabInfo]:
-        """`var_name_to_vocab_info` with TensorFlow `VocabInfo`s converted."""
+        """`var_name_to_vocab_info` with TensorFlow `VocabInfo`s converted.
+
+        A value that is no `VocabInfo` of either kind is left out; `problems()`
+        lists it.
+        """
         infos = self.var_name_to_vocab_info
         if not isinstance(infos, Mapping):
             return {}
-        return {name: _as_vocab_info(info) for name, info in infos.items()}
+        converted = {name: _as_vocab_info(info) for name, info in infos.items()}
+        return {name: info for name, info in converted.items() if info is not None}
 
 
 def _decode_path(obj: Any, field: str) -> None:
@@ -308,112 +312,3 @@ def from_tf_vocab_info(info: Any) -> VocabInfo | None:
         backup_initializer=getattr(info, 'backup_initializer', None),
         axis=getattr(info, 'axis', 0),
     )
-
-
-def _field_names(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if f.name != '_']
-
-
-def unknown_field_problems(names: Any, cls: type, what: str) -> list[str]:
-    """A problem naming fields of `cls` that do not exist, with the closest known ones."""
-    known = _field_names(cls)
-    unknown = sorted(str(n) for n in names if n not in known)
-    if not unknown:
-        return []
-    return [
-        f'unknown {what} field(s) {unknown}; expected some of {known}.'
-        + _errors.did_you_mean(unknown[0], known)
-        + f' Received: {unknown[0]}'
-    ]
-
-
-def _vocab_info_from_dict(name: Any, fields: Mapping[str, Any]) -> tuple[Any, list[str]]:
-    """A `VocabInfo` from JSON-style fields (a `["copy", token]` list becomes the tuple)."""
-    where = f'VocabInfo for variable {_validation.key_text(name)!r}'
-    problems = [f'{where}: {p}' for p in unknown_field_problems(fields, VocabInfo, 'VocabInfo')]
-    required = [f.name for f in dataclasses.fields(VocabInfo)][:4]
-    missing = [f for f in required if f not in fields]
-    if missing:
-        problems.append(
-            f'{where}: missing field(s) {missing}; new_vocab, new_vocab_size, num_oov_buckets '
-            f'and old_vocab are required. Received: {dict(fields)!r}'
-        )
-    if problems:
-        return None, problems
-    fields = dict(fields)
-    if isinstance(fields.get('new_row_init'), list):
-        fields['new_row_init'] = tuple(fields['new_row_init'])
-    return VocabInfo(**fields), []
-
-
-def _from_fields(value: Mapping[str, Any]) -> WarmStartSettings:
-    """`WarmStartSettings` from a dict of fields; wrong types are left to `problems()`."""
-    problems = unknown_field_problems(value, WarmStartSettings, 'settings')
-    if 'ckpt_to_initialize_from' not in value:
-        problems.append(
-            'settings must give ckpt_to_initialize_from, the checkpoint to warm-start from. '
-            f'Received: fields {sorted(map(str, value))}'
-        )
-    fields = dict(value)
-    infos = fields.get('var_name_to_vocab_info')
-    if isinstance(infos, Mapping):
-        converted = {}
-        for k, v in infos.items():
-            if isinstance(v, Mapping):
-                v, info_problems = _vocab_info_from_dict(k, v)
-                problems += info_problems
-            converted[k] = v
-        fields['var_name_to_vocab_info'] = converted
-    rules = fields.get('rules')
-    if isinstance(rules, (list, tuple)):
-        # JSON has no tuples: each [regex, replacement] list becomes a pair.
-        fields['rules'] = tuple(tuple(r) if isinstance(r, list) else r for r in rules)
-    _errors.raise_if_problems(problems)
-    return WarmStartSettings(**fields)
-
-
-def coerce_settings(value: Any, **overrides: Any) -> WarmStartSettings:
-    """Returns `WarmStartSettings` from ours, TensorFlow's, a dict or a path.
-
-    Fields of the wrong type are not refused here: `problems()` lists them.
-
-    Args:
-      value: A `WarmStartSettings`, a `tf.estimator.WarmStartSettings`, a
-        JSON-style dict of the fields, or a checkpoint path (str, bytes or
-        `os.PathLike`; all trainable variables).
-      **overrides: Keyword-only fields to set on the result.
-
-    Returns:
-      The settings.
-
-    Raises:
-      WarmStartError: `value` is none of those forms, or names unknown fields.
-    """
-    if isinstance(value, WarmStartSettings):
-        out = value
-    elif isinstance(value, (str, bytes, os.PathLike)):
-        out = WarmStartSettings(value if isinstance(value, bytes) else os.fspath(value))
-    elif isinstance(value, Mapping):
-        out = _from_fields(value)
-    elif hasattr(value, 'ckpt_to_initialize_from'):
-        # tf.estimator.WarmStartSettings (a namedtuple); its dicts are copied as given.
-        def copy(mapping):
-            return (dict(mapping) or None) if isinstance(mapping, Mapping) else mapping
-
-        out = WarmStartSettings(
-            value.ckpt_to_initialize_from,
-            getattr(value, 'vars_to_warm_start', '.*'),
-            copy(getattr(value, 'var_name_to_vocab_info', None)),
-            copy(getattr(value, 'var_name_to_prev_var_name', None)),
-        )
-    else:
-        raise _errors.WarmStartError(
-            [
-                'settings must be a WarmStartSettings, a tf.estimator.WarmStartSettings, a dict '
-                f'of its fields or a checkpoint path. Received: settings={value!r}'
-            ]
-        )
-    if overrides:
-        _errors.raise_if_problems(unknown_field_problems(overrides, WarmStartSettings, 'settings'))
-        out = dataclasses.replace(out, **overrides)
-    return out

@@ -111,8 +111,9 @@ def tensorboard_log_dir(callback: Any, tensorboard: type) -> str | None:
             callbacks = getattr(frame.f_locals.get('self'), 'callbacks', None)
             if isinstance(callbacks, (list, tuple)) and any(c is callback for c in callbacks):
                 for c in callbacks:
-                    if isinstance(c, tensorboard) and getattr(c, 'log_dir', None):
-                        return os.fspath(c.log_dir)
+                    log_dir = getattr(c, 'log_dir', None)
+                    if isinstance(c, tensorboard) and log_dir:
+                        return os.fspath(log_dir)
                 return None
         return None
     finally:

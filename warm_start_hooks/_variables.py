@@ -320,7 +320,8 @@ def object_pool(obj: Any) -> Pool:
         )
     paths = object_paths(obj)
     for t in targets:
-        t.path = (paths.get(id(t.owner)) or [None])[0]
+        owner_paths = paths.get(id(t.owner))
+        t.path = owner_paths[0] if owner_paths else None
     return Pool(trainable, targets, graph=graph, root=obj)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,6 +66,9 @@ class Vocab:
 
     def __contains__(self, token: object) -> bool:
         return isinstance(token, str) and self.find(token) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.token(i) for i in range(len(self)))
 
     @property
     def tokens(self) -> tuple[str, ...]:

@@ -15,9 +15,9 @@ import dataclasses
 import os
 from typing import Any
 
-from warm_start_hooks import _bundle
 from warm_start_hooks import _errors
 from warm_start_hooks import _lookalikes
+from warm_start_hooks import _memory
 from warm_start_hooks import _settings
 from warm_start_hooks import _vocab
 
@@ -43,8 +43,10 @@ class PairCheck:
 
 def read_cached(vocab: _settings.Vocab, cache: dict) -> _vocab.Vocab:
     """`vocab` read once per `cache` (a plan's): a path by its name, a sequence by identity."""
-    is_path = isinstance(vocab, (str, bytes, os.PathLike))
-    key = ('vocab', os.fsdecode(vocab)) if is_path else ('list', id(vocab))
+    if isinstance(vocab, (str, bytes, os.PathLike)):
+        key: tuple[str, Any] = ('vocab', os.fsdecode(vocab))
+    else:
+        key = ('list', id(vocab))
     if key not in cache:
         cache[key] = _vocab.read_vocab(vocab)
     return cache[key]
@@ -100,7 +102,7 @@ def check_pair(
         )
         new.release()
         old.release()
-        _bundle.return_free_memory()
+        _memory.return_free_memory()
     remap = dataclasses.replace(cache[pair], num_oov_buckets=info.num_oov_buckets)
     if not info.allow_no_overlap:
         found = _vocab.overlap_problems(remap, new, old, info.old_vocab_size, var_name)
@@ -109,7 +111,15 @@ def check_pair(
     return PairCheck(None if found else remap, found, [] if found else notes, keep)
 
 
-def _pair_problems(info, var_name, cache, new, old, old_rows, tensor) -> list[str]:
+def _pair_problems(
+    info: _settings.VocabInfo,
+    var_name: str,
+    cache: dict[Any, Any],
+    new: _vocab.Vocab,
+    old: _vocab.Vocab,
+    old_rows: int | None,
+    tensor: str | None,
+) -> list[str]:
     """What makes the vocabularies of `info` unusable (see `check_pair`)."""
     found = []
     for vocab, size, role in ((new, info.new_vocab_size, 'new'), (old, info.old_vocab_size, 'old')):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,7 +86,7 @@ def _read_bytes(path: str) -> np.ndarray:
         with open(path, 'rb', buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             data = np.zeros(size + _tokens.PAD, np.uint8)
-            view, got = memoryview(data)[:size], 0
+            view, got = data.data[:size], 0
             while got < size:
                 n = f.readinto(view[got:])
                 if not n:
@@ -107,12 +108,12 @@ def _starts(ends: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _check_utf8(data: bytes | np.ndarray, where, source: str) -> None:
+def _check_utf8(data: bytes | np.ndarray, where: Callable[[int], str], source: str) -> None:
     buf = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
     if not len(buf) or buf.max() < 0x80:
         return  # ASCII.
     try:
-        codecs.utf_8_decode(buf, 'strict', True)
+        codecs.utf_8_decode(buf.data, 'strict', True)
     except UnicodeDecodeError as e:
         what = 'file' if source != '<list>' else 'sequence'
         raise _errors.VocabError(
@@ -191,7 +192,7 @@ def _kind(items: list) -> str:
     """
     kinds = {t: _kind_of(t) for t in set(map(type, items))}
     if len(set(kinds.values())) <= 1 and None not in kinds.values():
-        return next(iter(kinds.values()), 'str')
+        return next((k for k in kinds.values() if k is not None), 'str')
     expected = _kind_of(type(items[0]))
     i = 0
     if expected is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from absl import app
@@ -43,7 +45,7 @@ _SENTIMENT = {
 }
 
 
-def _keras():
+def _keras() -> Any:
     try:
         import keras  # Keras 3, or Keras 2 on TF <= 2.15.
 
@@ -52,7 +54,7 @@ def _keras():
         return tf.keras
 
 
-def build_model(num_tokens: int, num_classes: int, name: str):
+def build_model(num_tokens: int, num_classes: int, name: str) -> Any:
     """A bag-of-embeddings classifier: ids [batch, 4] -> class logits."""
     keras = _keras()
     return keras.Sequential(
@@ -66,7 +68,7 @@ def build_model(num_tokens: int, num_classes: int, name: str):
     )
 
 
-def _data(rng, n=256):
+def _data(rng: np.random.Generator, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
     ids = rng.integers(0, len(OLD_TOKENS), size=(n, 4))
     labels = np.array(
         [np.bincount([_SENTIMENT[OLD_TOKENS[i]] for i in row], minlength=3).argmax() for row in ids]
@@ -140,7 +142,7 @@ def run_demo(workdir: str, epochs: int = 3) -> wsh.WarmStartReport:
     return report
 
 
-def main(argv):
+def main(argv: Sequence[str]) -> None:
     del argv
     logging.set_verbosity(logging.WARNING)  # The report is printed below; don't log it twice.
     workdir = _WORKDIR.value or tempfile.mkdtemp(prefix='warm_start_demo_')
