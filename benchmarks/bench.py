@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -183,6 +184,7 @@ def run_contender(case: str, contender: str, workdir: str, cfg) -> dict:
     for name in ('peak_rss_delta_bytes', 'peak_over_bytes'):
         figures[name] = runs[0][name]
     figures['runs_seconds'] = [r['seconds'] for r in runs]
+    figures['median_seconds'] = statistics.median(figures['runs_seconds'])
     return figures
 
 

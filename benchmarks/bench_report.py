@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import platform
 
-# Targets of the issue, checked on the measured figures (never asserted in tests).
+# Performance targets, checked on the measured figures (never asserted in tests).
 TARGETS = {
     'speedup_vs_tf': 10.0,
     'ours_over_restore': 3.0,
@@ -211,18 +211,20 @@ def report(out: dict) -> str:
 def markdown(out: dict) -> str:
     """The figures, the ratios and the value checks of one run as Markdown tables."""
     lines = [
-        '| case | contender | total s | build s | run s | runs (s) | peak RSS MiB | peak / var |',
-        '|---|---|---:|---:|---:|---|---:|---:|',
+        '| case | contender | total s | build s | run s | median s | runs (s) | peak RSS MiB '
+        '| peak / var |',
+        '|---|---|---:|---:|---:|---:|---|---:|---:|',
     ]
     for case, by in out['results'].items():
         for who, r in _contenders(by).items():
             if 'error' in r:
-                lines.append(f'| {case} | {who} | failed | | | | | |')
+                lines.append(f'| {case} | {who} | failed | | | | | | |')
                 continue
             runs = ', '.join(f'{s:.2f}' for s in r['runs_seconds'])
             lines.append(
                 f'| {case} | {who} | {r["seconds"]:.3f} | {r["build_seconds"]:.3f} | '
-                f'{r["run_seconds"]:.3f} | {runs} | {r["peak_rss_delta_bytes"] / 2**20:.0f} | '
+                f'{r["run_seconds"]:.3f} | {_fmt(r.get("median_seconds"))} | {runs} | '
+                f'{r["peak_rss_delta_bytes"] / 2**20:.0f} | '
                 f'{_fmt(r["peak_over_bytes"], ".2f")} |'
             )
     lines += ['', '| ratio | value | target | |', '|---|---:|---:|---|']

@@ -212,9 +212,11 @@ def _sorted_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits = np.uint64(max(1, (n - 1).bit_length()))
     packed = np.right_shift(hashes, bits)
     packed <<= bits
-    packed |= np.arange(n, dtype=np.uint64)
+    index = np.arange(n, dtype=np.uint64)
+    packed |= index
     packed.sort()
-    index = (packed & ((np.uint64(1) << bits) - np.uint64(1))).view(np.int64)
+    np.bitwise_and(packed, (np.uint64(1) << bits) - np.uint64(1), out=index)
+    index = index.view(np.int64)
     packed >>= bits
     start = np.empty(n, bool)
     start[:1] = True
