@@ -230,6 +230,32 @@ class H5Source:
             )
 
 
+class RecordingStore:
+    """A weights store that records where each variable would be written.
+
+    Keras's saving code calls `store.make(path)` per saveable object, then
+    `store[key] = variable`; this records `id(variable)` -> `path/vars/key`.
+    """
+
+    def __init__(self) -> None:
+        self.found: dict[int, list[str]] = {}
+        self.kept: list[Any] = []  # Keeps recorded objects alive: ids stay unique.
+        self._path = ''
+
+    def __bool__(self) -> bool:
+        return True
+
+    def make(self, path: str, metadata: Any = None) -> RecordingStore:
+        del metadata
+        self._path = path
+        return self
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.kept.append(value)
+        base = f'{self._path}/vars' if self._path else 'vars'
+        self.found.setdefault(id(value), []).append(f'{base}/{key}')
+
+
 def keras_layout(model: Any) -> dict[int, list[str]]:
     """id(variable) -> the `.weights.h5` keys Keras 3 `save_weights` gives it.
 
@@ -243,25 +269,8 @@ def keras_layout(model: Any) -> dict[int, list[str]]:
     except ImportError:
         return {}
 
-    class _Recorder(saving_lib.H5IOStore):
-        """Records `store[key] = variable` instead of writing it."""
-
-        def __init__(self) -> None:  # pylint: disable=super-init-not-called
-            self.found: dict[int, list[str]] = {}
-            self.kept: list[Any] = []  # Keeps recorded objects alive: ids stay unique.
-            self._path = ''
-
-        def __bool__(self) -> bool:
-            return True
-
-        def make(self, path: str, metadata: Any = None) -> _Recorder:
-            self._path = path
-            return self
-
-        def __setitem__(self, key: str, value: Any) -> None:
-            self.kept.append(value)
-            base = f'{self._path}/vars' if self._path else 'vars'
-            self.found.setdefault(id(value), []).append(f'{base}/{key}')
+    class _Recorder(RecordingStore, saving_lib.H5IOStore):
+        """Keras 3's own store type, recording instead of writing."""
 
         def close(self) -> None:
             pass

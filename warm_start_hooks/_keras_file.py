@@ -221,29 +221,7 @@ def _keras_package(model: Any) -> str | None:
     return None
 
 
-class _Recorder:
-    """A weights store that records where each variable would be written."""
-
-    def __init__(self) -> None:
-        self.found: dict[int, list[str]] = {}
-        self.kept: list[Any] = []  # Keeps recorded objects alive: ids stay unique.
-        self._path = ''
-
-    def __bool__(self) -> bool:
-        return True
-
-    def make(self, path: str, metadata: Any = None) -> _Recorder:
-        del metadata
-        self._path = path
-        return self
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.kept.append(value)
-        base = f'{self._path}/vars' if self._path else 'vars'
-        self.found.setdefault(id(value), []).append(f'{base}/{key}')
-
-
-class _Keras2Recorder(_Recorder):
+class _Keras2Recorder(_h5.RecordingStore):
     """Keras 2 stores `variable.numpy()`: the variable is found in the saving layer.
 
     Keras 2's `Layer.save_own_variables` writes its own weights, trainable
