@@ -4,29 +4,18 @@ import os
 
 import numpy as np
 import tensorflow as tf
+import testutil
 from absl.testing import absltest
 from absl.testing import parameterized
 
 from warm_start_hooks import _table
 
 
-def _save(prefix, tensors):
-    """Writes a name-based checkpoint with `SaveV2`; returns its prefix."""
-    names = sorted(tensors)
-    tf.raw_ops.SaveV2(
-        prefix=prefix,
-        tensor_names=names,
-        shape_and_slices=[''] * len(names),
-        tensors=[tf.constant(tensors[n]) for n in names],
-    )
-    return prefix
-
-
 class TableTest(parameterized.TestCase):
     @parameterized.named_parameters(('one_block', 3), ('several_blocks', 5000))
     def test_entries_are_the_checkpoint_keys_in_order(self, n):
         names = [f'{i:05d}/' + 'layer' * 10 for i in range(n)]
-        prefix = _save(
+        prefix = testutil.write_checkpoint(
             os.path.join(self.create_tempdir().full_path, 'ckpt'),
             {name: np.full(2, i, np.float32) for i, name in enumerate(names)},
         )
@@ -41,7 +30,9 @@ class TableTest(parameterized.TestCase):
         self.assertEqual(len(_table.block_handles(data)) > 1, n > 3)
 
     def test_compressed_block_is_refused(self):
-        prefix = _save(os.path.join(self.create_tempdir().full_path, 'ckpt'), {'x': np.ones(3)})
+        prefix = testutil.write_checkpoint(
+            os.path.join(self.create_tempdir().full_path, 'ckpt'), {'x': np.ones(3)}
+        )
         with open(prefix + '.index', 'rb') as f:
             data = bytearray(f.read())
         # Mark the first data block snappy-compressed.
