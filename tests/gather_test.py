@@ -1,5 +1,6 @@
 """Tests of gathering old rows in bounded chunks (`_gather.py`) against numpy indexing."""
 
+import threading
 from unittest import mock
 
 import numpy as np
@@ -72,6 +73,85 @@ class GatherRowsTest(parameterized.TestCase):
             self.assertEqual(out.dtype, dtype)
             np.testing.assert_array_equal(out, expected[a:b])
         self.assertLessEqual(read.max(initial=0), 1)  # No old row is read twice.
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
+    @given(
+        n_old=st.integers(2, 40),
+        cuts=st.lists(st.integers(0, 12), min_size=1, max_size=4),
+        data=st.data(),
+        max_rows=st.integers(2, 13),
+        threads=st.integers(2, 4),
+    )
+    def test_threads_give_the_same_rows_within_the_bound(
+        self, n_old, cuts, data, max_rows, threads
+    ):
+        n_out = sum(cuts)
+        index = np.array(
+            data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
+            np.int64,
+        )
+        bounds = [(int(a), int(b)) for a, b in zip(np.cumsum([0] + cuts[:-1]), np.cumsum(cuts))]
+        old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
+        read = np.zeros(n_old, int)
+        lock = threading.Lock()
+
+        def read_rows(start, stop):
+            with lock:
+                read[start:stop] += 1
+            return old[start:stop].copy()
+
+        progress_rows = []
+
+        def progress(n):
+            with lock:
+                progress_rows.append(n)
+
+        outs = _gather.gather_parts(
+            read_rows, n_old, index, bounds, 3, np.float32, max_rows, progress, threads=threads
+        )
+        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0)
+        for (a, b), out in zip(bounds, outs):
+            np.testing.assert_array_equal(out, expected[a:b])
+        self.assertLessEqual(read.max(initial=0), 1)
+        self.assertEqual(sum(progress_rows), int(np.count_nonzero(index >= 0)))
+
+    def test_thread_pieces_hold_at_most_max_rows(self):
+        n_old, max_rows = 1000, 40
+        old = np.arange(n_old * 2, dtype=np.float32).reshape(n_old, 2)
+        sizes = []
+
+        def read_rows(start, stop):
+            sizes.append(stop - start)
+            return old[start:stop]
+
+        index = np.random.default_rng(0).permutation(n_old)
+        out = _gather.gather_rows(read_rows, n_old, index, 2, np.float32, max_rows, threads=4)
+        np.testing.assert_array_equal(out, old[index])
+        # Each of 4 threads holds a piece and its copy: 4 * 2 * 5 rows = max_rows.
+        self.assertLessEqual(max(sizes), max_rows // 8)
+
+    def test_an_error_on_a_thread_is_raised_and_stops_the_others(self):
+        n_old = 400
+        old = np.zeros((n_old, 2), np.float32)
+        calls = []
+
+        def read_rows(start, stop):
+            calls.append(start)
+            if len(calls) == 3:
+                raise OSError('disk gone')
+            return old[start:stop]
+
+        index = np.arange(n_old)
+        with self.assertRaisesRegex(OSError, 'disk gone'):
+            _gather.gather_rows(read_rows, n_old, index, 2, np.float32, 8, threads=2)
+        # After the failure each thread starts at most the piece it was about to read.
+        self.assertLess(len(calls), 6)
+        self.assertFalse([t for t in threading.enumerate() if t.name.startswith('warm_start')])
+
+    def test_default_threads(self):
+        self.assertBetween(_gather.default_threads(), 1, 4)
+        with mock.patch.object(_gather.os, 'sched_getaffinity', return_value={0}, create=True):
+            self.assertEqual(_gather.default_threads(), 1)
 
     def test_rows_missing_from_a_read_are_an_error_not_clipped(self):
         old = np.arange(12, dtype=np.float32).reshape(4, 3)

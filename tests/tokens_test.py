@@ -6,6 +6,8 @@ and matched with the real hash and with weak hashes that force collisions: a
 collision must never make two different tokens equal.
 """
 
+from unittest import mock
+
 import numpy as np
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -153,6 +155,21 @@ class TokensTest(parameterized.TestCase):
 
         check()
 
+    @parameterized.named_parameters(
+        ('hash64', _tokens.hash64), ('first_word_only', first_word_only)
+    )
+    def test_match_on_two_threads_matches_a_dict_oracle(self, hasher):
+        # Every candidate pair is confirmed on two threads, each half byte for byte.
+        @PROPERTY
+        @given(keys=st.lists(_TOKEN, max_size=30), queries=st.lists(_TOKEN, max_size=30))
+        def check(keys, queries):
+            last = {s: i for i, s in enumerate(keys)}
+            with mock.patch.object(_tokens, '_THREAD_PAIRS', 1):
+                got = _tokens.match(tokens_of(keys), tokens_of(queries), hasher)
+            np.testing.assert_array_equal(got.index, [last.get(q, -1) for q in queries])
+
+        check()
+
     def test_a_collision_never_matches_another_token(self):
         keys = tokens_of(['apple', 'pear'])
         queries = tokens_of(['plum', 'pear', 'apple', 'fig'])
@@ -181,21 +198,6 @@ class TokensTest(parameterized.TestCase):
         self.assertTrue(got.keys_distinct)
         self.assertTrue(got.queries_distinct)
         np.testing.assert_array_equal(got.index, [1, -1, -1])
-
-    @PROPERTY
-    @given(strings=st.lists(_TOKEN, max_size=30))
-    def test_strip_matches_str_strip(self, strings):
-        t = tokens_of(strings)
-        self.assertEqual(strings_of(_tokens.strip(t)), [s.strip() for s in strings])
-        may = set(_tokens.padded(t).tolist())
-        for i, s in enumerate(strings):
-            if s != s.strip():
-                self.assertIn(i, may, s)
-
-    def test_strip_keeps_what_is_not_whitespace(self):
-        strings = ['\u200bzero width', '\u2581the', 'a\u3000b', '\u3000', ' \t\u2003x\xa0 ']
-        got = strings_of(_tokens.strip(tokens_of(strings)))
-        self.assertEqual(got, ['\u200bzero width', '\u2581the', 'a\u3000b', '', 'x'])
 
 
 if __name__ == '__main__':

@@ -120,6 +120,10 @@ class CheckpointSource:
       'dense/kernel'
     """
 
+    # `read_rows` may be called from several threads at once: rows are read with
+    # positional reads, and a whole tensor once, under its key's lock.
+    concurrent_reads = True
+
     def __init__(self, path: str | os.PathLike):
         self.requested = os.fsdecode(path)
         self.prefix = resolve_prefix(path)

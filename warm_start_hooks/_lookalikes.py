@@ -15,6 +15,7 @@ import numpy as np
 
 from warm_start_hooks import _tokens
 from warm_start_hooks import _vocab
+from warm_start_hooks import _whitespace
 
 # Examples shown in a note, at most.
 _SHOWN = 5
@@ -42,9 +43,9 @@ def notes(
       The notes; none when no token has surrounding whitespace (one quick pass).
     """
     o, n = old.used(old_size), new.used(new_size)
-    if not len(_tokens.padded(o)) and not len(_tokens.padded(n)):
+    if not len(old.padded(old_size)) and not len(new.padded(new_size)):
         return []
-    so, sn = _tokens.strip(o), _tokens.strip(n)
+    so, sn = _whitespace.strip(o), _whitespace.strip(n)
     if np.array_equal(so.lengths, o.lengths) and np.array_equal(sn.lengths, n.lengths):
         return []
     out = []

@@ -58,6 +58,10 @@ class Remapper:
             found * other * self.dtype.itemsize, f'Remap of {self.target.name!r}'
         )
 
+    def _concurrent_reads(self) -> bool:
+        """Whether the source reads rows on several threads at once (a checkpoint does)."""
+        return bool(getattr(self.source, 'concurrent_reads', False))
+
     def _read(self, start: int, stop: int) -> np.ndarray:
         return self.source.read_rows(self.key, start, stop)
 
@@ -109,6 +113,7 @@ class Remapper:
                 self.dtype,
                 self.max_rows,
                 progress=lambda n: progress.advance(n * row_bytes),
+                threads=_gather.default_threads() if self._concurrent_reads() else 1,
             )
         outs = []
         present = np.flatnonzero(self.index >= 0)

@@ -20,6 +20,7 @@ The hash is a parameter (`Hasher`), so tests can force collisions.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -201,6 +202,28 @@ def equal(a: Tokens, ia: np.ndarray, b: Tokens, ib: np.ndarray) -> np.ndarray:
     return out
 
 
+# Pairs compared on one thread at most: more are split between two.
+_THREAD_PAIRS = 1 << 16
+
+
+def _equal_threaded(a: Tokens, ia: np.ndarray, b: Tokens, ib: np.ndarray) -> np.ndarray:
+    """`equal`, on two threads when there are many pairs (numpy's gathers release the GIL)."""
+    n = len(ia)
+    if n < 2 * _THREAD_PAIRS:
+        return equal(a, ia, b, ib)
+    # Words kept for all tokens are made first, once, not by both threads at the same time.
+    for k in range(HEAD_WORDS):
+        a.word(k, ia[:1])
+        b.word(k, ib[:1])
+    half = n // 2
+    out = np.empty(n, bool)
+    with concurrent.futures.ThreadPoolExecutor(1, 'warm_start_equal') as pool:
+        other = pool.submit(equal, a, ia[half:], b, ib[half:])
+        out[:half] = equal(a, ia[:half], b, ib[:half])
+        out[half:] = other.result()
+    return out
+
+
 def _sorted_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices sorted by hash (then index), and where each run of equal hashes starts.
 
@@ -257,7 +280,9 @@ def _pairs(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return index[second - 1], index[second], odd
 
 
-def classes(tokens: Tokens, hasher: Hasher = hash64, hashes: np.ndarray | None = None):
+def classes(
+    tokens: Tokens, hasher: Hasher = hash64, hashes: np.ndarray | None = None
+) -> np.ndarray:
     """For each token, the first index holding an equal token (itself if none before).
 
     Args:
@@ -322,8 +347,12 @@ def match(
     a, b, odd = _pairs(np.concatenate([hk, hq]).astype(np.uint64, copy=False))
     # Entries below nk are keys. A pair is a key and a query, or two of a kind.
     kq = np.flatnonzero((a < nk) & (b >= nk))
-    same = equal(keys, a[kq], queries, b[kq] - nk)
-    out[b[kq[same]] - nk] = a[kq[same]]
+    out[b[kq] - nk] = a[kq]
+    del kq
+    # Candidates confirmed in query order: the queries' words are then read in sequence.
+    cand = np.flatnonzero(out >= 0)
+    out[cand[~_equal_threaded(keys, out[cand], queries, cand)]] = -1
+    del cand
     kk, qq = b < nk, a >= nk
     keys_distinct = not equal(keys, a[kk], keys, b[kk]).any()
     queries_distinct = not equal(queries, a[qq] - nk, queries, b[qq] - nk).any()
@@ -337,69 +366,3 @@ def match(
         keys_distinct &= len(lookup) == len(odd_keys)
         queries_distinct &= len({queries.get(j) for j in odd_queries}) == len(odd_queries)
     return Match(out, keys_distinct, queries_distinct)
-
-
-# ---- whitespace -------------------------------------------------------------
-
-# Bytes that are whitespace alone (what `str.isspace` says of ASCII).
-_SPACE_1 = np.zeros(256, bool)
-_SPACE_1[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
-# UTF-8 encodings of the other characters `str.strip()` removes.
-_SPACE_2 = {b'\xc2\x85', b'\xc2\xa0'}
-_SPACE_3 = {
-    c.encode()
-    for c in ['\u1680', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000']
-    + [chr(x) for x in range(0x2000, 0x200B)]
-}
-
-
-_CODES_2 = np.array([int.from_bytes(s, 'big') for s in _SPACE_2], np.int64)
-_CODES_3 = np.array([int.from_bytes(s, 'big') for s in _SPACE_3], np.int64)
-
-
-def _space_width(data: np.ndarray, at: np.ndarray, room: np.ndarray, forward: bool):
-    """Byte width of the whitespace character at `at` (0: none).
-
-    Reading forward, the character starts at `at`; backward, it ends just
-    before `at`. `room` is how many bytes of the token are there to read.
-    """
-    b = [data[at + i if forward else at - 1 - i].astype(np.int64) for i in range(3)]
-    if forward:
-        code2 = (b[0] << 8) | b[1]
-        code3 = (code2 << 8) | b[2]
-    else:
-        code2 = (b[1] << 8) | b[0]
-        code3 = (b[2] << 16) | code2
-    width = np.where((room >= 1) & _SPACE_1[b[0]], 1, 0)
-    width = np.where((room >= 2) & np.isin(code2, _CODES_2), 2, width)
-    return np.where((room >= 3) & np.isin(code3, _CODES_3), 3, width)
-
-
-# Bytes that may begin (end) a whitespace character: the quick test of `padded`.
-_MAY_LEAD = _SPACE_1.copy()
-_MAY_LEAD[[0xC2, 0xE1, 0xE2, 0xE3]] = True
-_MAY_TRAIL = _SPACE_1.copy()
-_MAY_TRAIL[[s[-1] for s in _SPACE_2 | _SPACE_3]] = True
-
-
-def padded(tokens: Tokens) -> np.ndarray:
-    """Indices of the tokens that may have surrounding whitespace (a superset; two lookups)."""
-    n = tokens.lengths > 0
-    lead = _MAY_LEAD[tokens.data[tokens.starts]]
-    trail = _MAY_TRAIL[tokens.data[np.maximum(tokens.starts + tokens.lengths - 1, 0)]]
-    return np.flatnonzero(n & (lead | trail))
-
-
-def strip(tokens: Tokens) -> Tokens:
-    """The tokens without surrounding whitespace, as `str.strip()` removes it."""
-    starts, lengths = tokens.starts.copy(), tokens.lengths.copy()
-    active = padded(tokens)
-    while len(active):
-        s, n = starts[active], lengths[active]
-        lead = _space_width(tokens.data, s, n, True)
-        trail = _space_width(tokens.data, s + n, n - lead, False)
-        starts[active] += lead
-        lengths[active] -= lead + trail
-        moved = (lead + trail) > 0
-        active = active[moved & (lengths[active] > 0)]
-    return Tokens(tokens.data, starts, lengths)

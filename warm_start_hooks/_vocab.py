@@ -25,6 +25,7 @@ import numpy as np
 from warm_start_hooks import _settings
 from warm_start_hooks import _tokens
 from warm_start_hooks import _vocab_read
+from warm_start_hooks import _whitespace
 
 # Tokens shown in a message, at most.
 _SHOWN = 5
@@ -85,6 +86,13 @@ class Vocab:
             self._cache['hashes'] = np.asarray(self.hasher(self.table), np.uint64)
         h = self._cache['hashes']
         return h if size < 0 else h[:size]
+
+    def padded(self, size: int = -1) -> np.ndarray:
+        """Which of the first `size` tokens may have surrounding whitespace (a superset)."""
+        if 'padded' not in self._cache:
+            self._cache['padded'] = _whitespace.padded(self.table)
+        found = self._cache['padded']
+        return found if size < 0 else found[: np.searchsorted(found, len(self.used(size)))]
 
     def classes(self, size: int = -1) -> np.ndarray:
         """For each of the first `size` tokens, the index of its first occurrence."""
