@@ -41,15 +41,16 @@ class GatherRowsTest(parameterized.TestCase):
         if not (index >= 0).any():
             self.assertEmpty(reads)
 
-    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
+    @settings(max_examples=80, deadline=None, derandomize=True, database=None)
     @given(
-        n_old=st.integers(1, 12),
-        cuts=st.lists(st.integers(0, 6), min_size=1, max_size=4),
+        n_old=st.integers(1, 40),
+        cuts=st.lists(st.integers(0, 12), min_size=1, max_size=4),
         data=st.data(),
         max_rows=st.integers(1, 13),
         dtype=st.sampled_from([np.float32, np.float64]),
+        threads=st.integers(1, 4),
     )
-    def test_parts_read_each_old_row_once(self, n_old, cuts, data, max_rows, dtype):
+    def test_parts_read_each_old_row_once(self, n_old, cuts, data, max_rows, dtype, threads):
         n_out = sum(cuts)
         index = np.array(
             data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
@@ -60,59 +61,28 @@ class GatherRowsTest(parameterized.TestCase):
             bounds = bounds[::-1]  # Parts in any order.
         old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
         read = np.zeros(n_old, int)
+        lock = threading.Lock()  # Threads read and report progress at the same time.
+        progress_rows = []
 
         def read_rows(start, stop):
             self.assertLessEqual(stop - start, max_rows)
-            read[start:stop] += 1
-            return old[start:stop]
-
-        outs = _gather.gather_parts(read_rows, n_old, index, bounds, 3, dtype, max_rows)
-        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0).astype(dtype)
-        self.assertLen(outs, len(bounds))
-        for (a, b), out in zip(bounds, outs):
-            self.assertEqual(out.dtype, dtype)
-            np.testing.assert_array_equal(out, expected[a:b])
-        self.assertLessEqual(read.max(initial=0), 1)  # No old row is read twice.
-
-    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
-    @given(
-        n_old=st.integers(2, 40),
-        cuts=st.lists(st.integers(0, 12), min_size=1, max_size=4),
-        data=st.data(),
-        max_rows=st.integers(2, 13),
-        threads=st.integers(2, 4),
-    )
-    def test_threads_give_the_same_rows_within_the_bound(
-        self, n_old, cuts, data, max_rows, threads
-    ):
-        n_out = sum(cuts)
-        index = np.array(
-            data.draw(st.lists(st.integers(-1, n_old - 1), min_size=n_out, max_size=n_out)),
-            np.int64,
-        )
-        bounds = [(int(a), int(b)) for a, b in zip(np.cumsum([0] + cuts[:-1]), np.cumsum(cuts))]
-        old = np.arange(n_old * 3, dtype=np.float32).reshape(n_old, 3)
-        read = np.zeros(n_old, int)
-        lock = threading.Lock()
-
-        def read_rows(start, stop):
             with lock:
                 read[start:stop] += 1
             return old[start:stop].copy()
-
-        progress_rows = []
 
         def progress(n):
             with lock:
                 progress_rows.append(n)
 
         outs = _gather.gather_parts(
-            read_rows, n_old, index, bounds, 3, np.float32, max_rows, progress, threads=threads
+            read_rows, n_old, index, bounds, 3, dtype, max_rows, progress, threads=threads
         )
-        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0)
+        expected = np.where(index[:, None] >= 0, old[np.maximum(index, 0)], 0).astype(dtype)
+        self.assertLen(outs, len(bounds))
         for (a, b), out in zip(bounds, outs):
+            self.assertEqual(out.dtype, dtype)
             np.testing.assert_array_equal(out, expected[a:b])
-        self.assertLessEqual(read.max(initial=0), 1)
+        self.assertLessEqual(read.max(initial=0), 1)  # No old row is read twice.
         self.assertEqual(sum(progress_rows), int(np.count_nonzero(index >= 0)))
 
     def test_thread_pieces_hold_at_most_max_rows(self):
