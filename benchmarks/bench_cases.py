@@ -173,7 +173,7 @@ def _import_all(wsh) -> None:
     import tensorflow as tf
 
     tf1 = tf.compat.v1
-    for name in dir(wsh):
+    for name in wsh.__all__:
         getattr(wsh, name)
     for name in ('warm_start', 'VocabInfo', 'Saver', 'Checkpoint'):
         getattr(tf1.train, name)

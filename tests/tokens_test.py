@@ -14,39 +14,21 @@ from absl.testing import parameterized
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from tokenutil import SHORT_AND_LONG
+from tokenutil import strings_of
+from tokenutil import tokens_of
 
 from warm_start_hooks import _tokens
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
-# Characters that make tokens interesting: ASCII, whitespace `str.strip` removes,
-# multi-byte UTF-8, and look-alikes of whitespace that are not whitespace.
-_ALPHABET = st.sampled_from(
-    list('ab z\t')
-    + ['\u3000', '\xa0', '\u2003', '\u200b', '\u00e9', '\u6771', '\U0001f600', '\x85']
-)
 _TOKEN = st.one_of(
-    st.text(_ALPHABET, max_size=4),
-    st.text(_ALPHABET, min_size=7, max_size=40),  # Several 8-byte words.
+    SHORT_AND_LONG,
     # Long tokens of two letters: many share their first words and differ in a later one.
     st.sampled_from(['aaaaaaaa', 'aaaaaaaaaaaaaaaa', 'aaaaaaaaaaaaaaaaaaaaaaaa']).flatmap(
         lambda head: st.text('ab', min_size=1, max_size=3).map(lambda tail: head + tail)
     ),
 )
-
-
-def tokens_of(strings, sep=b'\n'):
-    """`Tokens` of `strings` joined by `sep` in one buffer (no padding beyond `PAD`)."""
-    encoded = [s.encode('utf-8') for s in strings]
-    lengths = np.array([len(e) for e in encoded], np.int64)
-    starts = np.zeros(len(encoded), np.int64)
-    if len(encoded) > 1:
-        starts[1:] = np.cumsum(lengths[:-1] + len(sep))
-    return _tokens.from_bytes(sep.join(encoded), starts, lengths)
-
-
-def strings_of(tokens):
-    return [tokens.get(i).decode('utf-8') for i in range(len(tokens))]
 
 
 def constant_hash(tokens):
