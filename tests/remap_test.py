@@ -95,7 +95,8 @@ def cases(draw, tf_compatible=False):
         partitions=draw(st.integers(1, min(3, rows))),
         fill=fill,
         donor=draw(st.sampled_from(used)) if fill == 'copy' else None,
-        max_bytes=draw(st.sampled_from([None, 1, 8, 20])),
+        # 48 bytes: a few rows per piece, read and scattered on two threads.
+        max_bytes=draw(st.sampled_from([None, 1, 8, 20, 48])),
     )
 
 
@@ -276,6 +277,59 @@ class MemoryTest(parameterized.TestCase):
         ratio = json.loads(proc.stdout.strip().splitlines()[-1])['peak_over_bytes']
         self.assertLessEqual(ratio, 1.3)
         self.assertGreaterEqual(ratio, 0.9)  # The new values themselves are counted.
+
+
+class ThreadedRemapTest(parameterized.TestCase):
+    """Vocabularies of thousands of tokens in small memory: rows read and scattered in
+    many pieces on two threads, value for value against TensorFlow's warm start."""
+
+    @parameterized.named_parameters(('one_part', 1), ('three_parts', 3))
+    def test_many_pieces_match_tensorflow_warm_start(self, partitions):
+        d = self.create_tempdir().full_path
+        rows, dim = 3000, 4
+        rng = np.random.default_rng(partitions)
+        old = [f'tok{i}' for i in range(rows)]
+        new = [old[i] for i in rng.permutation(rows)[: rows - 300]]
+        new = [new[i] for i in rng.permutation(len(new))] + [f'new{i}' for i in range(300)]
+        paths = {}
+        for name, tokens in (('old', old), ('new', new)):
+            paths[name] = os.path.join(d, f'{name}.txt')
+            with open(paths[name], 'w') as f:
+                f.write('\n'.join(tokens) + '\n')
+        prefix = os.path.join(d, 'ckpt')
+        values = rng.standard_normal((rows, dim)).astype(np.float32)
+        tf.raw_ops.SaveV2(
+            prefix=prefix, tensor_names=['emb'], shape_and_slices=[''], tensors=[values]
+        )
+
+        def value(warm_start):
+            with tf.Graph().as_default():
+                part = tf1.fixed_size_partitioner(partitions) if partitions > 1 else None
+                v = tf1.get_variable(
+                    'emb', [rows, dim], initializer=tf1.zeros_initializer(), partitioner=part
+                )
+                warm_start()
+                read = tf.concat(list(v), 0) if partitions > 1 else v.read_value()
+                with tf1.Session() as sess:
+                    sess.run(tf1.global_variables_initializer())
+                    return sess.run(read)
+
+        ours = value(
+            lambda: wsh.warm_start(
+                prefix,
+                'emb',
+                {'emb': wsh.VocabInfo(paths['new'], rows, 0, paths['old'])},
+                # 32 rows of 16 bytes: two threads, pieces of 8 rows, hundreds of them.
+                max_bytes_in_memory=512,
+            )
+        )
+        theirs = value(
+            lambda: tf1.train.warm_start(
+                prefix, 'emb', {'emb': tf1.train.VocabInfo(paths['new'], rows, 0, paths['old'])}
+            )
+        )
+        np.testing.assert_array_equal(ours, theirs)
+        self.assertEqual(int(np.count_nonzero(~ours.any(axis=1))), 300)  # New tokens: zeros.
 
 
 class RemapPropertyTest(parameterized.TestCase):
