@@ -146,9 +146,39 @@ class TokensTest(parameterized.TestCase):
         @given(keys=st.lists(_TOKEN, max_size=30), queries=st.lists(_TOKEN, max_size=30))
         def check(keys, queries):
             last = {s: i for i, s in enumerate(keys)}
-            with mock.patch.object(_tokens, '_THREAD_PAIRS', 1):
+            # The hashes are also sorted part by part, as in large vocabularies.
+            with (
+                mock.patch.object(_tokens, '_THREAD_PAIRS', 1),
+                mock.patch.object(_tokens, '_SPLIT_SORT', 1),
+            ):
                 got = _tokens.match(tokens_of(keys), tokens_of(queries), hasher)
             np.testing.assert_array_equal(got.index, [last.get(q, -1) for q in queries])
+            self.assertEqual(got.keys_distinct, len(set(keys)) == len(keys))
+            self.assertEqual(got.queries_distinct, len(set(queries)) == len(queries))
+
+        check()
+
+    @parameterized.named_parameters(
+        ('spread', lambda r, n: r.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)),
+        ('one_top_byte', lambda r, n: r.integers(0, 2**40, n, dtype=np.uint64)),
+        ('two_top_bytes', lambda r, n: r.choice(np.array([0, 2**64 - 1], np.uint64), n)),
+        ('repeated', lambda r, n: r.integers(0, 50, n, dtype=np.uint64) << np.uint64(50)),
+        ('sorted_backwards', lambda r, n: np.arange(n, dtype=np.uint64)[::-1] << np.uint64(40)),
+    )
+    def test_sort_uint64_matches_numpy(self, make):
+        rng = np.random.default_rng(7)
+        for n in (0, 1, 5, _tokens._SPLIT_SORT - 1, _tokens._SPLIT_SORT, 300_001):
+            x = np.ascontiguousarray(make(rng, n))
+            want = np.sort(x)
+            np.testing.assert_array_equal(_tokens.sort_uint64(x.copy()), want, err_msg=str(n))
+
+    def test_sort_uint64_property(self):
+        @PROPERTY
+        @given(st.lists(st.integers(0, 2**64 - 1)), st.integers(1, 4))
+        def check(values, split):
+            x = np.array(values, np.uint64)
+            with mock.patch.object(_tokens, '_SPLIT_SORT', split):
+                np.testing.assert_array_equal(_tokens.sort_uint64(x.copy()), np.sort(x))
 
         check()
 

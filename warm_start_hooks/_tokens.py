@@ -224,6 +224,42 @@ def _equal_threaded(a: Tokens, ia: np.ndarray, b: Tokens, ib: np.ndarray) -> np.
     return out
 
 
+# Entries sorted by one `np.sort` call: more are first split by their top byte.
+_SPLIT_SORT = 1 << 17
+
+
+def sort_uint64(x: np.ndarray) -> np.ndarray:
+    """`x` (uint64) sorted, in place when it is small.
+
+    A large array is split by its top byte (a radix sort of one byte, which
+    numpy's stable sort does in one pass), then each part is sorted on its
+    own, on two threads (numpy's sort releases the GIL). Parts of a few
+    thousand entries stay in the CPU's cache: this is about 3x faster than
+    one `np.sort` of two million hashes, which are spread evenly over the
+    top byte.
+    """
+    n = len(x)
+    if n < _SPLIT_SORT:
+        x.sort()
+        return x
+    top = np.right_shift(x, np.uint64(56)).astype(np.uint8)
+    x = np.take(x, np.argsort(top, kind='stable'))
+    ends = np.cumsum(np.bincount(top, minlength=256)).tolist()
+    del top
+    starts = [0, *ends[:-1]]
+
+    def sort_parts(first: int, last: int) -> None:
+        for lo, hi in zip(starts[first:last], ends[first:last]):
+            x[lo:hi].sort()
+
+    half = int(np.searchsorted(ends, n // 2)) + 1  # Parts [0, half) hold about half.
+    with concurrent.futures.ThreadPoolExecutor(1, 'warm_start_sort') as pool:
+        other = pool.submit(sort_parts, half, 256)
+        sort_parts(0, half)
+        other.result()
+    return x
+
+
 def _sorted_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices sorted by hash (then index), and where each run of equal hashes starts.
 
@@ -235,11 +271,9 @@ def _sorted_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits = np.uint64(max(1, (n - 1).bit_length()))
     packed = np.right_shift(hashes, bits)
     packed <<= bits
-    index = np.arange(n, dtype=np.uint64)
-    packed |= index
-    packed.sort()
-    np.bitwise_and(packed, (np.uint64(1) << bits) - np.uint64(1), out=index)
-    index = index.view(np.int64)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed = sort_uint64(packed)
+    index = np.bitwise_and(packed, (np.uint64(1) << bits) - np.uint64(1)).view(np.int64)
     packed >>= bits
     start = np.empty(n, bool)
     start[:1] = True
