@@ -171,6 +171,10 @@ class TokensTest(parameterized.TestCase):
             x = np.ascontiguousarray(make(rng, n))
             want = np.sort(x)
             np.testing.assert_array_equal(_tokens.sort_uint64(x.copy()), want, err_msg=str(n))
+        # Beyond the largest split: one sort in place.
+        x = np.ascontiguousarray(make(rng, 1000))
+        with mock.patch.object(_tokens, '_SPLIT_SORT_MAX', 999):
+            np.testing.assert_array_equal(_tokens.sort_uint64(x.copy()), np.sort(x))
 
     def test_sort_uint64_property(self):
         @PROPERTY
