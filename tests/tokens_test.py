@@ -171,6 +171,11 @@ class TokensTest(parameterized.TestCase):
             x = np.ascontiguousarray(make(rng, n))
             want = np.sort(x)
             np.testing.assert_array_equal(_tokens.sort_uint64(x.copy()), want, err_msg=str(n))
+        # Parts of a few entries: split by up to 16 top bits (16-bit radix keys).
+        for part_entries in (16, 1):
+            x = np.ascontiguousarray(make(rng, 300_001))
+            with mock.patch.object(_tokens, '_PART_ENTRIES', part_entries):
+                np.testing.assert_array_equal(_tokens.sort_uint64(x.copy()), np.sort(x))
         # Beyond the largest split: one sort in place.
         x = np.ascontiguousarray(make(rng, 1000))
         with mock.patch.object(_tokens, '_SPLIT_SORT_MAX', 999):
