@@ -207,7 +207,7 @@ def _gather_chunked(
 
 
 def _zero(outs: list[np.ndarray], threads: int) -> None:
-    """Zeroes `outs` in spans of `_READ_BYTES`, on `threads` threads (assignment releases the GIL)."""
+    """Zeroes `outs` in spans of `_READ_BYTES`, on `threads` threads (numpy releases the GIL)."""
     spans = []
     for out in outs:
         step = max(1, _READ_BYTES // max(1, out[:1].nbytes))
